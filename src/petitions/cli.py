@@ -1,0 +1,198 @@
+"""`petitions`: the command line of CONTRACT.md.
+
+Exit codes: 0 every file was stored or quarantined; 2 usage error; 3-6 a run-level
+problem (see errors.FatalError subclasses) with a message saying what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import PetitionsError
+from .settings import Settings, configure
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Read, file and route citizens' letters.")
+console = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", envvar="PETITIONS_DB_URL", help="SQLAlchemy database URL.")]
+DataOpt = Annotated[
+    Optional[Path], typer.Option("--data-dir", envvar="PETITIONS_HOME", help="Data directory (archive, SQLite file).")
+]
+
+
+class Engine(str, Enum):
+    prefect = "prefect"
+    local = "local"
+
+
+def _date(value: Optional[str], name: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD", param_hint=name) from None
+
+
+def _setup(data_dir: Optional[Path], db: Optional[str]) -> Settings:
+    settings = configure(data_dir or Path(os.environ.get("PETITIONS_HOME", "petitions-data")), db)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=settings.data_dir / "petitions.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def _fail(e: PetitionsError) -> None:
+    err.print(f"[bold red]Lỗi / error:[/] {e}")
+    raise typer.Exit(e.exit_code)
+
+
+@app.command()
+def ingest(
+    inbox: Annotated[Path, typer.Argument(help="The inbox folder.")],
+    received_on: Annotated[Optional[str], typer.Option(help="Receipt date of loose files (YYYY-MM-DD).")] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            envvar="PETITIONS_ENGINE",
+            help="prefect: run as a Prefect flow (uses PREFECT_API_URL, else starts a temporary server); "
+            "local: the same pipeline without Prefect, for a quick one-off run.",
+        ),
+    ] = Engine.prefect,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Read every letter in the inbox, store it, archive the original, quarantine what cannot be read."""
+    on = _date(received_on, "--received-on")
+    if not inbox.is_dir():
+        err.print(f"[red]The inbox {inbox} is not a folder.[/]")
+        raise typer.Exit(2)
+    settings = _setup(data_dir, db)
+    from . import pipeline
+    from .store import open_database
+
+    try:
+        with Progress(
+            TextColumn("[bold]Đọc thư / reading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+        ) as progress:
+            bar = progress.add_task("", total=None)
+
+            def planned(n: int) -> None:
+                progress.update(bar, total=n)
+
+            def advanced(o: pipeline.Outcome) -> None:
+                progress.update(bar, advance=1, description=o.rel[-40:])
+
+            if engine is Engine.local:
+                sessions = open_database(settings.database_url)
+                report = pipeline.ingest(
+                    inbox, settings=settings, sessions=sessions, received_on=on, on_planned=planned, on_outcome=advanced
+                )
+            else:
+                from flows.ingest import run
+
+                report = run(inbox, settings, on, planned, advanced)
+    except PetitionsError as e:
+        _fail(e)
+    _print_report(report)
+
+
+def _print_report(report) -> None:
+    table = Table(title="Kết quả / result", show_lines=False)
+    table.add_column("Tệp / file", overflow="fold")
+    table.add_column("Kết quả / outcome")
+    table.add_column("Thư / letter")
+    table.add_column("Ghi chú / note", overflow="fold")
+    labels = {"stored": "[green]đã lưu / stored", "duplicate": "[yellow]đã nhận / already received",
+              "quarantined": "[red]cách ly / quarantined"}
+    for o in report.outcomes:
+        table.add_row(o.rel, labels[o.status], o.letter_id or "", o.message or (f"{o.pages} trang / pages" if o.pages else ""))
+    for s in report.skipped:
+        table.add_row(s.rel, "[dim]để lần sau / left for next run", "", s.why)
+    console.print(table)
+    console.print(
+        f"[bold]{report.count('stored')}[/] stored, [bold]{report.count('duplicate')}[/] already received, "
+        f"[bold]{report.count('quarantined')}[/] quarantined (see _quarantine/), "
+        f"{len(report.skipped)} left for the next run; {report.seconds:.1f} s."
+    )
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@app.command()
+def export(
+    format: Annotated[Format, typer.Option("--format")] = Format.jsonl,
+    as_of: Annotated[Optional[str], typer.Option(help="Date for `overdue` (YYYY-MM-DD); default today.")] = None,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Every letter, one record each, to standard output."""
+    day = _date(as_of, "--as-of") or date.today()
+    settings = _setup(data_dir, db)
+    from . import export as ex
+    from .store import open_database
+
+    try:
+        sessions = open_database(settings.database_url)
+        out = sys.stdout
+        if format is Format.csv:
+            out.write(",".join(ex.csv_header()) + "\r\n")
+        for rec in ex.records(sessions, day):
+            out.write(ex.to_jsonl(rec) + "\n" if format is Format.jsonl else ex.to_csv_row(rec))
+    except PetitionsError as e:
+        _fail(e)
+
+
+@app.command()
+def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """How many letters are stored, by text source and status, and the latest intake events."""
+    settings = _setup(data_dir, db)
+    from sqlalchemy import func, select
+
+    from .store import IntakeEvent, Letter, open_database
+
+    try:
+        sessions = open_database(settings.database_url)
+    except PetitionsError as e:
+        _fail(e)
+    with sessions() as s:
+        total = s.scalar(select(func.count()).select_from(Letter))
+        by_source = s.execute(select(Letter.text_source, func.count()).group_by(Letter.text_source)).all()
+        by_status = s.execute(select(Letter.status, func.count()).group_by(Letter.status)).all()
+        events = s.execute(select(IntakeEvent.outcome, func.count()).group_by(IntakeEvent.outcome)).all()
+    console.print(f"[bold]{total}[/] letters in {settings.database_url.split('@')[-1]}")
+    for title, rows in (("text source", by_source), ("status", by_status), ("intake events", events)):
+        t = Table(title=title)
+        t.add_column(title)
+        t.add_column("count", justify="right")
+        for k, v in rows:
+            t.add_row(str(k), str(v))
+        console.print(t)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

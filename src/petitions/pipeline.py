@@ -1,0 +1,294 @@
+"""The whole story of one ingest, over the stage functions.
+
+    scan the inbox -> for each file: hash, skip what is already stored ->
+    read pages (text layer or OCR, in parallel) -> clean text -> extract fields ->
+    archive the original, store the letter in one transaction -> remove it from the inbox
+    (or quarantine it with a reason) -> report.
+
+Reading runs in parallel (it is where the time goes); storing runs in inbox order, one
+letter per transaction, so a crash at any point loses nothing and a rerun stores nothing
+twice. The Prefect flow (flows/ingest.py) runs this same function with Prefect tasks as
+the reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import errors, intake, read, tesseract, text
+from .extract import Fields, extract
+from .settings import Settings
+from .store import File, IntakeEvent, Letter, Page, Petitioner
+
+log = logging.getLogger("petitions.ingest")
+
+Status = Literal["stored", "duplicate", "quarantined"]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything read from one file, before it touches the database."""
+
+    kind: str
+    pages: list[read.PageText]
+    text: str
+    text_normalized: str
+    fields: Fields
+    text_source: str
+    ocr_confidence: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failure:
+    error: errors.LetterError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rel: str
+    status: Status
+    letter_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    pages: int = 0
+    received_on: date | None = None
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+    skipped: list[intake.Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+
+class ReadFuture(Protocol):
+    def result(self) -> Draft | Failure: ...
+
+
+Submit = Callable[[Path], ReadFuture]
+
+
+def letter_id(sha: str) -> str:
+    """Stable: the same bytes always get the same id."""
+    return f"L-{sha[:16]}"
+
+
+# --- stages -------------------------------------------------------------------------
+
+
+def read_stage(path: Path, settings: Settings) -> Draft | Failure:
+    """Read, clean and extract one file. Never raises for a bad file: returns a Failure."""
+    t0 = time.perf_counter()
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise errors.NotAFile()
+        result = read.read_letter(path, settings)
+        clean = text.clean_text(result.raw_text)
+        return Draft(
+            kind=result.kind,
+            pages=result.pages,
+            text=clean,
+            text_normalized=text.normalize(clean),
+            fields=extract(clean),
+            text_source=result.text_source,
+            ocr_confidence=result.ocr_confidence,
+            seconds=time.perf_counter() - t0,
+        )
+    except errors.LetterError as e:
+        return Failure(e)
+    except MemoryError:
+        return Failure(errors.ImageTooLarge("out of memory while reading"))
+    except Exception as e:  # a bug of ours must not stop the batch or lose the file
+        log.error("unexpected error reading %s:\n%s", path.name, traceback.format_exc())
+        return Failure(
+            errors.LetterError(
+                f"{type(e).__name__}",
+                vi="Lỗi không mong đợi khi đọc tệp; hãy báo cho quản trị viên (chi tiết trong nhật ký).",
+                en="Unexpected error while reading the file; tell the administrator (details in the log).",
+            )
+        )
+
+
+def store_stage(item: intake.InboxItem, sha: str, draft: Draft, sessions: sessionmaker, settings: Settings) -> Outcome:
+    """Archive the original, then store the letter in one transaction, then free the inbox."""
+    archive_rel = intake.archive(item.path, sha, draft.kind, settings.data_dir)
+    lid = letter_id(sha)
+    f = draft.fields
+    try:
+        with sessions.begin() as s:
+            file = File(
+                sha256=sha,
+                size=item.path.stat().st_size,
+                source_name=item.path.name,
+                source_path=item.rel,
+                archive_path=archive_rel,
+                kind=draft.kind,
+            )
+            petitioner = Petitioner(
+                name=f.name,
+                organization=f.organization,
+                address=f.address,
+                province=f.province,
+                province_written=f.province_written,
+                phone=f.phone,
+                id_number=f.id_number,
+            )
+            s.add_all([file, petitioner])
+            s.flush()
+            letter = Letter(
+                id=lid,
+                file_id=file.id,
+                petitioner_id=petitioner.id,
+                received_on=item.received_on,
+                pages=len(draft.pages),
+                text_source=draft.text_source,
+                ocr_confidence=draft.ocr_confidence,
+                text=draft.text,
+                text_normalized=draft.text_normalized,
+                letter_date=f.letter_date,
+                addressee=f.addressee,
+                title=f.title,
+                review_reasons=[],
+                status="received",
+            )
+            letter.page_rows = [
+                Page(index=p.index, source=p.source, confidence=p.confidence, words=p.words, text=p.text)
+                for p in draft.pages
+            ]
+            s.add(letter)
+            s.add(IntakeEvent(source_path=item.rel, sha256=sha, outcome="stored", letter_id=lid))
+    except IntegrityError:
+        # Another process stored the same bytes between our check and our insert.
+        return duplicate_stage(item, sha, sessions)
+    except OperationalError as e:
+        raise errors.DatabaseUnavailable(f"The database stopped answering: {e.orig}") from None
+    intake.remove_from_inbox(item)
+    return Outcome(item.rel, "stored", lid, pages=len(draft.pages), received_on=item.received_on)
+
+
+def find_stored(sessions: sessionmaker, sha: str) -> tuple[str, date] | None:
+    with sessions() as s:
+        row = s.execute(
+            select(Letter.id, Letter.received_on).join(File, Letter.file_id == File.id).where(File.sha256 == sha)
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+def duplicate_stage(item: intake.InboxItem, sha: str, sessions: sessionmaker) -> Outcome:
+    found = find_stored(sessions, sha)
+    assert found is not None
+    lid, received = found
+    with sessions.begin() as s:
+        s.add(IntakeEvent(source_path=item.rel, sha256=sha, outcome="duplicate", letter_id=lid))
+    intake.remove_from_inbox(item)  # the same bytes are already in the archive
+    msg = f"đã nhận ngày {received:%d/%m/%Y}, thư {lid} / already received on {received.isoformat()} as letter {lid}"
+    return Outcome(item.rel, "duplicate", lid, reason="already-received", message=msg, received_on=received)
+
+
+def quarantine_stage(item: intake.InboxItem, inbox: Path, error: errors.LetterError, sha: str | None, sessions: sessionmaker) -> Outcome:
+    intake.quarantine(item, inbox, error)
+    with sessions.begin() as s:
+        s.add(
+            IntakeEvent(source_path=item.rel, sha256=sha, outcome="quarantined", reason=error.code, message=error.en)
+        )
+    return Outcome(item.rel, "quarantined", reason=error.code, message=f"{error.vi} / {error.en}")
+
+
+# --- orchestration ------------------------------------------------------------------
+
+
+def local_reader(settings: Settings) -> tuple[Submit, Callable[[], None]]:
+    """Read letters in threads; their pages share the bounded page pool of `read`."""
+    pool = ThreadPoolExecutor(max_workers=max(2, settings.ocr_workers * 2), thread_name_prefix="letter")
+
+    def submit(path: Path) -> Future:
+        return pool.submit(read_stage, path, settings)
+
+    return submit, pool.shutdown
+
+
+def ingest(
+    inbox: Path,
+    *,
+    settings: Settings,
+    sessions: sessionmaker,
+    received_on: date | None = None,
+    submit: Submit | None = None,
+    on_planned: Callable[[int], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> Report:
+    t0 = time.perf_counter()
+    tesseract.check_installed(settings.ocr_lang)
+    items, skipped = intake.scan(inbox, run_date=received_on or date.today(), settle_seconds=settings.settle_seconds)
+    if received_on is not None:
+        items = [i if i.batch else intake.InboxItem(i.path, i.rel, received_on, None) for i in items]
+    report = Report(skipped=skipped)
+    if on_planned:
+        on_planned(len(items))
+    shutdown = None
+    if submit is None:
+        submit, shutdown = local_reader(settings)
+
+    def done(outcome: Outcome) -> None:
+        report.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    try:
+        pending: list[tuple[intake.InboxItem, str | None, ReadFuture | errors.LetterError | str]] = []
+        first_of: dict[str, str] = {}
+        failed: dict[str, errors.LetterError] = {}
+        for item in items:
+            try:
+                if item.path.is_symlink() or not item.path.is_file():
+                    raise errors.NotAFile()
+                sha = intake.sha256_file(item.path)
+            except errors.LetterError as e:
+                pending.append((item, None, e))
+                continue
+            except OSError as e:
+                pending.append((item, None, errors.CorruptFile(str(e))))
+                continue
+            if sha in first_of or find_stored(sessions, sha):
+                pending.append((item, sha, "duplicate"))
+            else:
+                first_of[sha] = item.rel
+                pending.append((item, sha, submit(item.path)))
+        for item, sha, work in pending:
+            if isinstance(work, errors.LetterError):
+                done(quarantine_stage(item, inbox, work, sha, sessions))
+            elif work == "duplicate":
+                if sha in failed:  # an earlier copy in this batch could not be read either
+                    done(quarantine_stage(item, inbox, failed[sha], sha, sessions))
+                else:
+                    done(duplicate_stage(item, sha, sessions))
+            else:
+                result = work.result()
+                if isinstance(result, Failure):
+                    failed[sha] = result.error
+                    done(quarantine_stage(item, inbox, result.error, sha, sessions))
+                else:
+                    done(store_stage(item, sha, result, sessions, settings))
+    except OperationalError as e:
+        raise errors.DatabaseUnavailable(f"The database stopped answering: {e.orig}") from None
+    finally:
+        if shutdown:
+            shutdown(wait=False, cancel_futures=True)
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,60 @@
+"""All settings in one place: environment variables `PETITIONS_*`, then defaults.
+
+The command line overrides `data_dir` and `db_url`; everything else is read here so an
+administrator has one page to look at (see README, "Settings").
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PETITIONS_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("petitions-data"), validation_alias="PETITIONS_HOME")
+    db_url: str | None = None
+
+    # Intake: a file whose size or mtime changed within this many seconds is still being written.
+    settle_seconds: float = 5.0
+    max_file_mb: int = 200
+    # Reading limits: protect the batch from decompression bombs and absurd documents.
+    max_pages: int = 300
+    max_image_pixels: int = 120_000_000
+    max_page_side_px: int = 12_000
+    min_page_side_px: int = 40
+    # OCR
+    ocr_lang: str = "vie"
+    ocr_dpi: int = 300
+    ocr_timeout_s: float = 120.0
+    ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    text_layer_min_chars: int = 40
+    ocr_low_confidence: float = 70.0
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{(self.data_dir / 'petitions.sqlite3').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def configure(data_dir: Path | None = None, db_url: str | None = None) -> Settings:
+    """Apply command-line overrides once, at start-up."""
+    s = get_settings()
+    if data_dir is not None:
+        s.data_dir = data_dir
+    if db_url is not None:
+        s.db_url = db_url
+    return s

@@ -1,0 +1,196 @@
+"""The database: SQLAlchemy 2 models, engine set-up and Alembic migrations.
+
+SQLite in the data directory is the embedded default; any SQLAlchemy URL works (PostgreSQL
+for an office that outgrows one machine). The schema is only ever changed by migrations
+in `migrations/versions`, applied at start-up by `open_database`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+from .errors import DatabaseUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class File(Base):
+    """An original file as dropped; its bytes live in the archive under their sha256."""
+
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(String(512))
+    source_path: Mapped[str] = mapped_column(String(1024))  # relative to the inbox
+    archive_path: Mapped[str] = mapped_column(String(512))  # relative to the data directory
+    kind: Mapped[str] = mapped_column(String(8))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Petitioner(Base):
+    __tablename__ = "petitioners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(500))
+    province: Mapped[str | None] = mapped_column(String(64))
+    province_written: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(16), index=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_on: Mapped[date] = mapped_column(Date)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Letter(Base):
+    __tablename__ = "letters"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), unique=True)
+    petitioner_id: Mapped[int | None] = mapped_column(ForeignKey("petitioners.id"))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    pages: Mapped[int] = mapped_column(Integer)
+    text_source: Mapped[str] = mapped_column(String(16))
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    text_normalized: Mapped[str] = mapped_column(Text)
+    letter_date: Mapped[date | None] = mapped_column(Date)
+    addressee: Mapped[str | None] = mapped_column(String(500))
+    title: Mapped[str | None] = mapped_column(String(300))
+    letter_type: Mapped[str | None] = mapped_column(String(16))
+    topic: Mapped[str | None] = mapped_column(String(16))
+    topic_confidence: Mapped[float | None] = mapped_column(Float)
+    type_confidence: Mapped[float | None] = mapped_column(Float)
+    department: Mapped[str | None] = mapped_column(String(32), index=True)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    review_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    duplicate_of: Mapped[str | None] = mapped_column(String(32))
+    recurrent: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    file: Mapped[File] = relationship()
+    petitioner: Mapped[Petitioner | None] = relationship()
+    page_rows: Mapped[list["Page"]] = relationship(order_by="Page.index", cascade="all, delete-orphan")
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    letter_id: Mapped[str] = mapped_column(ForeignKey("letters.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Correction(Base):
+    """A supervisor's change to a letter: who, when, what before, what after."""
+
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    letter_id: Mapped[str] = mapped_column(ForeignKey("letters.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    user: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IntakeEvent(Base):
+    """What happened to each file that left the inbox: a clerk can always find a file."""
+
+    __tablename__ = "intake_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source_path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # stored | duplicate | quarantined
+    letter_id: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    cfg = alembic_config(engine)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    command.upgrade(cfg, "head")
+
+
+def open_database(url: str) -> sessionmaker:
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except OperationalError as e:
+        raise DatabaseUnavailable(
+            f"Cannot reach the database ({engine.url.render_as_string(hide_password=True)}): {e.orig}. "
+            "Check that the server is running and the URL in --db / PETITIONS_DB_URL is right."
+        ) from None
+    return sessionmaker(engine, expire_on_commit=False)
