@@ -22,6 +22,10 @@ from rich.table import Table
 from .errors import PetitionsError
 from .settings import Settings, configure
 
+# A temporary Prefect server takes 16-20 s to start on 2 cores, more under load.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Read, file and route citizens' letters.")
 console = Console()
 err = Console(stderr=True)

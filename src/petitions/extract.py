@@ -17,7 +17,6 @@ from .text import fold
 U = "A-ZÀ-ỸĐ"  # upper-case letters, Vietnamese included
 L = "a-zà-ỹđ"
 WORD = rf"[{U}{L}À-ỹ][{L}À-ỹ'’]*\.?"
-NAME_TOKEN = re.compile(rf"^(?:[{U}][{L}'’]*|[{U}]\.|[{U}]{{1,2}}'?[{U}{L}]*|[{U}][{U}'’]+)$")
 
 HONORIFICS = re.compile(
     r"^(?:ông\s*/\s*bà|ông|bà|anh|chị|cụ|cô|chú|bác|em|tôi|là|đồng chí|đ/c|ô\.|b\.)\s+", re.IGNORECASE
@@ -64,17 +63,20 @@ def extract(text: str) -> Fields:
 # --- name ---------------------------------------------------------------------------
 
 _NAME_LABELS = re.compile(
-    r"(?:tôi\s+tên\s+là|tên\s+tôi\s+là|họ\s+và\s+tên|họ\s+tên|tôi\s+là|tôi\s+tên|"
+    r"(?:(?:tôi|tui|em|cháu|con)\s+tên(?:\s+là)?|tên\s+(?:tôi|tui|em)\s+là|(?:tui|em|cháu)\s+là|họ\s+và\s+tên|họ\s+tên|tôi\s+là|tôi\s+tên|"
     r"người\s+(?:khiếu\s+nại|tố\s+cáo|kiến\s+nghị|phản\s+ánh|đề\s+nghị|làm\s+đơn|viết\s+đơn|gửi\s+đơn|"
-    r"đại\s+diện(?:\s+theo\s+pháp\s+luật)?|đứng\s+đơn)|đại\s+diện(?:\s+hộ\s+gia\s+đình)?\s+là|"
+    r"đại\s+diện(?:\s+theo\s+pháp\s+luật)?|đứng\s+đơn)|đại\s+diện(?:\s+hộ\s+gia\s+đình)?\s+là|đại\s+diện\s+đứng\s+đơn|"
     r"chúng\s+tôi\s+gồm|chúng\s+tôi\s+là)"
     r"\s*(?:\([^)]*\))?\s*[:\-–]?\s*",
     re.IGNORECASE,
 )
+# Case-sensitive on purpose: names are Capitalised ("Lò Văn Sinh"), the words that end
+# them are not ("..., sinh năm 1955").
 _NAME_STOP = re.compile(
-    r"\s*(?:,|;|\(|–|—|\s-\s|\bsinh\b|\bSN\b|\bnăm\s+sinh\b|\bCCCD\b|\bCMND\b|\bsố\b|\bhiện\b|\btrú\b|\bcư\s+trú\b|"
-    r"\bngụ\b|\bđịa\s+chỉ\b|\bở\b|\blà\b|\bchức\s+vụ\b|\bgiám\s+đốc\b|\bdân\s+tộc\b|\bđiện\s+thoại\b|\bĐT\b|\.\s|\.$|\n|$)",
-    re.IGNORECASE,
+    r"\s*(?:,|;|\(|–|—|\s-\s|\bsinh\b|\bsanh\b|\bSN\b|\bnăm\s+sinh\b|\bCCCD\b|\bCMND\b|\bcccd\b|\bcmnd\b|\bsố\b|\bhiện\b|"
+    r"\btrú\b|\bcư\s+trú\b|\bngụ\b|\bđịa\s+chỉ\b|\bở\b|\blà\b|\bchức\s+vụ\b|\b[Gg]iám\s+đốc\b|\bGIÁM\s+ĐỐC\b|\bdân\s+tộc\b|"
+    r"\b[Đđ]iện\s+thoại\b|\bĐT\b|\bSĐT\b|\bnăm\s+nay\b|\bnay\b|\btuổi\b|\bquê\b|\bthôn\b|\bbản\b|\bấp\b|\bxóm\b|\d|"
+    r"(?<!\s[A-ZĐ])\.\s|(?<!\s[A-ZĐ])\.$| {2,}|\t|\n|$)"
 )
 
 
@@ -83,28 +85,36 @@ def clean_name(candidate: str) -> str | None:
     for _ in range(2):
         candidate = HONORIFICS.sub("", candidate).strip()
     tokens = candidate.split()
-    if not 2 <= len(tokens) <= 6:
+    if not (2 <= len(tokens) <= 6 or (len(tokens) == 1 and ("'" in candidate or "’" in candidate))):
         return None
-    if not all(NAME_TOKEN.match(t) for t in tokens):
+    if not all(_name_token(t) for t in tokens):
         return None
-    if any(fold(t).strip(".") in _NOT_NAME_WORDS for t in tokens):
+    if any(t.lower().strip(".") in _NOT_NAME_WORDS for t in tokens) or provinces.canonical(candidate):
         return None
     if candidate.isupper():
         candidate = " ".join(t.capitalize() for t in tokens)
     return candidate
 
 
+def _name_token(t: str) -> bool:
+    """A syllable of a name: Capitalised, ALL CAPS, an initial ("T."), or K'Brêu / H'Hen."""
+    if len(t) == 2 and t[1] == "." and t[0].isupper():
+        return True
+    parts = re.split(r"['’]", t)
+    return all(p and p.isalpha() and p[0].isupper() and (p[1:].islower() or p.isupper() or len(p) == 1) for p in parts)
+
+
+# Words that never stand in a person's name (compared with accents: folding them would
+# also reject real names such as Phượng or Trương).
 _NOT_NAME_WORDS = {
-    "uy", "ubnd", "ban", "nhan", "dan", "tinh", "huyen", "xa", "so", "cong", "ty", "tnhh", "giam", "doc",
-    "chu", "tich", "don", "kinh", "gui", "thanh", "pho", "phuong", "thon", "ap", "to", "khu", "viet", "nam",
-    "ho", "gia", "dinh", "cac", "nguoi", "lam", "ky", "ghi", "ro", "ten", "thu", "truong", "tran", "trong",
-    "xin", "cam", "on", "dai", "dien", "noi", "nhan", "cong", "hoa", "doc", "lap", "tu", "do", "hanh", "phuc",
+    "ủy", "ubnd", "hđnd", "tỉnh", "huyện", "xã", "phường", "quận", "thôn", "ấp", "xóm", "ty", "tnhh", "giám", "đốc",
+    "chủ", "tịch", "đơn", "kính", "gửi", "thcs", "thpt", "sở", "phòng", "ban", "cộng", "độc", "người",
+    "các", "hộ", "ký", "ghi", "rõ", "tên", "xin", "cảm", "trân", "trọng", "nơi", "nhận", "đại", "diện", "thay",
+    "mặt", "tm", "tm.", "cùng", "kèm", "theo", "đã", "ngày", "tháng", "của", "và", "với", "nhóm", "một", "cán", "bộ",
+    "thanh", "tra", "công", "an", "việt", "chi", "cục", "hội", "đồng", "dự", "án", "tổ", "trưởng", "đoàn", "kiến", "nghị",
 }
-# tokens above that are also common name syllables; a name made only of them is still a name
-for _ok in ("tran", "ho", "gia", "thanh", "hoa", "phuc", "dan", "nam", "tu", "do", "ban", "lap", "kinh", "trong",
-            "cam", "to", "thu", "viet", "cong", "hanh", "lam", "doc", "dai", "dinh", "truong", "noi", "ky", "ten",
-            "on", "xa", "so", "tinh", "chu", "ro", "ghi", "nhan", "ap", "khu", "pho", "thon", "gui"):
-    _NOT_NAME_WORDS.discard(_ok)
+# ...except as syllables of a name: "Thanh", "Công", "An", "Đồng", "Đoàn" are common.
+_NOT_NAME_WORDS -= {"thanh", "công", "an", "đồng", "đoàn", "việt", "chi", "hội", "kiến", "trọng", "nghị"}
 
 
 def find_name(text: str, lines: list[str]) -> str | None:
@@ -118,19 +128,37 @@ def find_name(text: str, lines: list[str]) -> str | None:
 
 
 _SIGN_HINT = re.compile(
-    r"(người\s+(làm|viết|gửi)\s+đơn|kính\s+đơn|ký|ghi\s+rõ\s+họ\s+tên|trân\s+trọng|xin\s+cảm\s+ơn|giám\s+đốc|đại\s+diện|"
-    r"người\s+(khiếu\s+nại|tố\s+cáo|kiến\s+nghị|đề\s+nghị))",
+    r"(người\s+(làm|viết|gửi|đứng)\s+đơn|kính\s+đơn|ký\s+tên|ghi\s+rõ\s+họ\s+tên|trân\s+trọng|xin\s+cảm\s+ơn|giám\s+đốc|"
+    r"đại\s+diện|thay\s+mặt|^tm\.?\s|người\s+(khiếu\s+nại|tố\s+cáo|kiến\s+nghị|đề\s+nghị|phản\s+ánh))",
     re.IGNORECASE,
 )
 
 
+def _signature_candidate(line: str) -> str:
+    line = re.sub(r"\(.*?\)", "", line)
+    if re.search(r"\bngày\b|\d{1,2}/\d{1,2}/\d{4}", line, re.IGNORECASE) and "," in line:
+        return ""  # a date line ("Biên Hòa, ngày 16/10/2023")
+    line = line.rsplit(":", 1)[-1]  # "Tổ trưởng: Nguyễn Đăng Khoa"
+    line = re.sub(r"^\s*\d{1,2}[.)]\s*", "", line)  # "1. Lê Đình Khải - thôn ..."
+    line = re.split(r"\s[-–—]\s|\s{2,}|\t|,", line.strip())[0]
+    return re.sub(r"[\s\d/.\-]+$", "", line).strip()  # "Tòng Văn Hặc 13/4/2020"
+
+
 def signature_name(lines: list[str]) -> str | None:
-    """The name under the signature: the last name-shaped line near the end of the letter."""
-    tail = [ln for ln in lines if ln][-10:]
-    for i in range(len(tail) - 1, -1, -1):
-        line = re.sub(r"\(.*?\)", "", tail[i]).strip()
-        name = clean_name(line)
-        if name and (i > 0 and any(_SIGN_HINT.search(t) for t in tail[max(0, i - 4) : i]) or i == len(tail) - 1):
+    """The name under the signature: the first name-shaped line after the last
+    signature hint ("Người làm đơn", "Đại diện các hộ", "GIÁM ĐỐC"), else the last line."""
+    tail = [ln for ln in lines if ln.strip()][-14:]
+    hints = [i for i, ln in enumerate(tail) if _SIGN_HINT.search(ln)]
+    if hints:
+        for ln in tail[hints[-1] + 1 :]:
+            if name := clean_name(_signature_candidate(ln)):
+                return name
+        for i in reversed(hints[:-1]):  # names between two hints ("GIÁM ĐỐC" then "(đã ký)")
+            for ln in tail[i + 1 : hints[-1]]:
+                if name := clean_name(_signature_candidate(ln)):
+                    return name
+    for ln in reversed(tail[-4:]):  # no hint: a name alone on one of the last lines
+        if name := clean_name(_signature_candidate(ln)):
             return name
     return None
 
@@ -163,7 +191,7 @@ def find_organization(text: str, lines: list[str]) -> str | None:
 # --- address and province -----------------------------------------------------------
 
 _ADDR_LABELS = re.compile(
-    r"(?:địa\s+chỉ(?:\s+(?:thường\s+trú|liên\s+hệ|cư\s+trú|trụ\s+sở))?|nơi\s+(?:cư\s+trú|ở\s+hiện\s+nay|thường\s+trú)|"
+    r"(?:địa\s+chỉ(?:\s+[^\s:]+){0,2}|ngụ|nơi\s+(?:cư\s+trú|ở\s+hiện\s+nay|thường\s+trú)|"
     r"hộ\s+khẩu\s+thường\s+trú|thường\s+trú(?:\s+tại)?|tạm\s+trú(?:\s+tại)?|hiện\s+(?:cư\s+)?(?:trú|ở|sống|đang\s+ở)(?:\s+tại)?|"
     r"cư\s+trú\s+tại|trú\s+tại|ngụ\s+tại|chỗ\s+ở(?:\s+hiện\s+nay)?|nhà\s+ở\s+tại|ở\s+tại|trụ\s+sở(?:\s+chính)?|"
     r"sinh\s+sống\s+tại|ngụ\s+ở|ở)"
@@ -171,7 +199,7 @@ _ADDR_LABELS = re.compile(
     re.IGNORECASE,
 )
 _ADDR_START = re.compile(
-    r"^(?:số|thôn|xóm|ấp|bản|buôn|plei|làng|tổ|khu|khóm|khối|đội|hẻm|ngõ|ngách|kiệt|đường|phố|phường|xã|thị\s+trấn|"
+    r"^(?:số|khu\s+vực|phòng|kp|p\.|q\.|cụm|kcn|thôn|xóm|ấp|bản|buôn|plei|làng|tổ|khu|khóm|khối|đội|hẻm|ngõ|ngách|kiệt|đường|phố|phường|xã|thị\s+trấn|"
     r"xã|quận|huyện|thành\s+phố|tp|tỉnh|lô|căn|nhà|\d)",
     re.IGNORECASE,
 )
@@ -183,9 +211,12 @@ _ADDR_STOP = re.compile(
 _ADDR_UNIT = re.compile(r"\b(thôn|xóm|ấp|bản|buôn|plei|làng|tổ|khu|khóm|xã|phường|thị trấn|huyện|quận|tỉnh|thành phố|đường|số nhà|TP)\b", re.IGNORECASE)
 
 
+_UNIT_WORDS = (
+    r"(?:số\s+nhà|số\s+\d|\d+[/\-]\d|thôn|xóm|ấp|bản|buôn|plei|làng|tổ\s+dân\s+phố|tổ\s+\d|khu\s+phố|khu\s+vực|khu\s+tập\s+thể|"
+    r"khu\s+\d|khóm|khối|hẻm|ngõ|ngách|kiệt|đường|phòng|căn\s+hộ|lô|KP\s|phố\s)"
+)
 _ADDR_INLINE = re.compile(
-    r"(?:\bở|\btại|\btrú|\bngụ|hộ\s+dân|người\s+dân|nhân\s+dân|công\s+dân)\s+(?=(?:số\s+\d|số\s+nhà|thôn|xóm|ấp|bản|buôn|plei|"
-    r"làng|tổ\s+dân\s+phố|tổ\s+\d|tổ\s+\d|khu\s+phố|khu\s+\d|khóm|khối|hẻm|ngõ|kiệt|đường)\b)",
+    r"(?:\bở|\btại|\btrú|\bngụ|hộ\s+dân|người\s+dân|nhân\s+dân|công\s+dân|bà\s+con)\s+(?:(?:sinh\s+sống\s+)?(?:tại|ở)\s+)?(?=" + _UNIT_WORDS + ")",
     re.IGNORECASE,
 )
 _PROV_LEVEL = re.compile(r"(?:tỉnh|thành\s+phố|tp\.?)\s+([^,;()\n]+)", re.IGNORECASE)
@@ -352,11 +383,11 @@ def find_addressee(lines: list[str]) -> str | None:
     return None
 
 
-_TITLE = re.compile(r"^(ĐƠN|THƯ|ĐƠN THƯ|TỜ TRÌNH|CÔNG VĂN|BẢN|KIẾN NGHỊ|PHẢN ÁNH|TỐ CÁO|KHIẾU NẠI)\b[^a-zà-ỹđ]*$")
+_TITLE = re.compile(r"^(ĐƠN|THƯ|TỜ TRÌNH|CÔNG VĂN|BẢN|KIẾN NGHỊ|PHẢN ÁNH|TỐ CÁO|KHIẾU NẠI)\b")
 
 
 def find_title(lines: list[str]) -> str | None:
     for line in lines[:30]:
-        if _TITLE.match(line) and len(line) < 90:
+        if _TITLE.match(line) and line == line.upper() and len(line) < 90:
             return line.strip()
     return None

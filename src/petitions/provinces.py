@@ -89,7 +89,7 @@ _KEY_RE = re.compile(
 def canonical(name: str) -> str | None:
     """The canonical spelling of a province name as written (old or new), or None."""
     key = re.sub(r"[\s\-]+", " ", fold(name)).strip(" .,")
-    key = re.sub(r"^(tinh|thanh pho|tp\.?)\s+", "", key)
+    key = re.sub(r"^(tinh\s+|thanh pho\s+|tp\.?\s*)", "", key)
     return _KEYS.get(key)
 
 

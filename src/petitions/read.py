@@ -8,6 +8,7 @@ opened inside the worker that reads them, so a 300-page letter never sits in mem
 from __future__ import annotations
 
 import threading
+import unicodedata
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ _BOMS = [
 
 
 def decode_text(data: bytes) -> str:
+    """UTF-8 or a BOM'd UTF-16/32; otherwise an 8-bit encoding only when the result reads
+    as Vietnamese text (Windows-1258 is what older Vietnamese Windows machines save)."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
             try:
@@ -130,10 +133,29 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    guesses = ["cp1258"]
     best = charset_normalizer.from_bytes(data).best()
-    if best is None or best.percent_chaos > 5.0:
-        raise errors.UnknownEncoding("not UTF-8, and no other encoding fits with certainty")
-    return str(best)
+    if best is not None:
+        guesses.insert(0, best.encoding)
+    for enc in guesses:
+        try:
+            text = unicodedata.normalize("NFC", data.decode(enc))
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _reads_as_text(text):
+            return text
+    raise errors.UnknownEncoding("not UTF-8, and no other encoding fits with certainty")
+
+
+_VI_LETTERS = set("ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ")
+
+
+def _reads_as_text(text: str) -> bool:
+    if not text:
+        return False
+    plain = sum(ch.isalnum() or ch.isspace() or ch in ".,;:!?()-–/\"'%&+*=_[]" for ch in text)
+    vietnamese = sum(ch in _VI_LETTERS for ch in text.lower())
+    return plain / len(text) > 0.97 and vietnamese / len(text) > 0.02
 
 
 # --- PDF ----------------------------------------------------------------------------

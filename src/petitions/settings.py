@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PETITIONS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PETITIONS_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default=Path("petitions-data"), validation_alias="PETITIONS_HOME")
     db_url: str | None = None

@@ -28,7 +28,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 from .errors import DatabaseUnavailable
@@ -185,7 +185,13 @@ def migrate(engine: Engine) -> None:
 
 
 def open_database(url: str) -> sessionmaker:
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as e:
+        raise DatabaseUnavailable(
+            f"The database URL {url.split('@')[-1]!r} is not usable ({e}). "
+            "Use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB."
+        ) from None
     try:
         migrate(engine)
     except OperationalError as e:
