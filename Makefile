@@ -28,7 +28,7 @@ python-env: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --extra dev -p python3.11 -q
+	$(UV) sync --frozen --extra dev -p python3.11 -q --compile-bytecode
 	@touch $@
 
 demo: install

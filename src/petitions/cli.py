@@ -198,5 +198,94 @@ def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
         console.print(t)
 
 
+@app.command()
+def train(
+    seed: Annotated[int, typer.Option(help="Random seed; same data and seed give the same model.")] = 0,
+    models_dir: Annotated[Optional[Path], typer.Option(help="Where to write the model (default: models/).")] = None,
+) -> None:
+    """Retrain the type and topic models on the corpus, choose the review threshold on the held-out split."""
+    from . import train as tr
+
+    with console.status("Huấn luyện / training..."):
+        m = tr.train_and_save(seed=seed, models_dir=models_dir or tr.MODELS_DIR)
+    c, o = m["metrics"]["heldout_clean"], m["metrics"]["heldout_ocr"]
+    console.print(f"model [bold]{m['file']}[/] on {m['n_train_letters']} letters ({m['n_train_texts']} texts with OCR copies)")
+    console.print(f"review threshold {m['threshold']:.3f}")
+    for name, r in (("held-out", c), ("held-out scans", o)):
+        console.print(
+            f"{name}: type acc {r['type_accuracy']:.3f}, topic macro-F1 {r['topic_macro_f1']:.3f}, "
+            f"department acc {r['department_accuracy']:.3f}, auto-routed {r['auto_routed_share']:.1%} at {r['auto_routed_accuracy']:.3f}"
+        )
+
+
+@app.command()
+def evaluate(
+    corpus: Annotated[Path, typer.Argument(help="Labelled letters, JSON lines in the format of dev_letters.jsonl.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Score the shipped model on a labelled corpus."""
+    import json as _json
+
+    from . import routing as rt
+    from . import train as tr
+
+    try:
+        loaded = tr.load()
+        rows = tr.load_jsonl(corpus)
+        table = rt.current(configure())
+    except PetitionsError as e:
+        _fail(e)
+    result = tr.score(loaded.models, [r["text"] for r in rows], rows, table, loaded.threshold)
+    if as_json:
+        console.print_json(_json.dumps({k: v for k, v in result.items() if not k.startswith("_")}))
+        return
+    t = Table(title=f"{corpus.name}: {result['n']} letters")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    for k in ("type_accuracy", "topic_macro_f1", "department_accuracy", "auto_routed_share", "auto_routed_accuracy"):
+        t.add_row(k, f"{result[k]:.3f}" if result[k] is not None else "-")
+    console.print(t)
+    for head in ("type_confusion", "topic_confusion"):
+        labels, matrix = result[head]["labels"], result[head]["matrix"]
+        ct = Table(title=f"{head} (rows: truth, columns: predicted)")
+        ct.add_column("")
+        for label in labels:
+            ct.add_column(label, justify="right")
+        for label, row in zip(labels, matrix):
+            ct.add_row(label, *map(str, row))
+        console.print(ct)
+
+
+@app.command("classify")
+def classify_cmd(
+    file: Annotated[str, typer.Argument(help="A letter (any inbox format), or - for text on standard input.")],
+) -> None:
+    """Show the model's prediction for one letter, its confidence and the words that weighed most."""
+    from . import classify as cl
+    from . import routing as rt
+    from . import train as tr
+    from .read import read_letter
+    from .text import clean_text
+
+    try:
+        if file == "-":
+            text = sys.stdin.read()
+        else:
+            text = clean_text(read_letter(Path(file), configure()).raw_text)
+        loaded = tr.load()
+        table = rt.current(configure())
+    except PetitionsError as e:
+        _fail(e)
+    p = cl.predict_one(loaded.models, text)
+    d = rt.decide(p.type_probs, p.topic_probs, table, threshold=loaded.threshold, ocr_confidence=None,
+                  ocr_low=configure().ocr_low_confidence, text_letters=sum(ch.isalpha() for ch in text))
+    console.print(f"letter_type [bold]{p.letter_type}[/] ({p.type_confidence:.2f})   topic [bold]{p.topic}[/] ({p.topic_confidence:.2f})")
+    console.print(f"department [bold]{d.department}[/] ({d.department_confidence:.2f}, threshold {loaded.threshold:.2f}): "
+                  + ("needs review: " + ", ".join(d.reasons) if d.needs_review else "routed automatically"))
+    for head in ("letter_type", "topic"):
+        feats = ", ".join(f"{n.split(':', 1)[1]} ({w:.2f})" for n, w in cl.top_features(loaded.models, text, head))
+        console.print(f"[dim]{head} weighed by:[/] {feats}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

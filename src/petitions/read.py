@@ -15,13 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import charset_normalizer
-import pdfplumber
-import pypdfium2 as pdfium
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from . import errors, tesseract
-from .imaging import clean_page
 from .settings import Settings
 
 Kind = Literal["pdf", "png", "jpeg", "tiff", "txt"]
@@ -133,6 +129,8 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    import charset_normalizer
+
     guesses = ["cp1258"]
     best = charset_normalizer.from_bytes(data).best()
     if best is not None:
@@ -161,7 +159,9 @@ def _reads_as_text(text: str) -> bool:
 # --- PDF ----------------------------------------------------------------------------
 
 
-def _open_pdfium(path: Path) -> pdfium.PdfDocument:
+def _open_pdfium(path: Path):
+    import pypdfium2 as pdfium
+
     try:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as e:
@@ -196,6 +196,8 @@ def _read_pdf(path: Path, settings: Settings) -> list[PageText]:
 
 def _text_layer(path: Path, n: int, settings: Settings) -> list[str | None]:
     """The text of each page that has a real text layer, None for scanned pages."""
+    import pdfplumber
+
     out: list[str | None] = [None] * n
     try:
         with pdfplumber.open(path) as pdf:
@@ -213,6 +215,8 @@ def _text_layer(path: Path, n: int, settings: Settings) -> list[str | None]:
 
 
 def _ocr_pdf_page(path: Path, index: int, settings: Settings) -> PageText:
+    import pypdfium2 as pdfium
+
     with _PDFIUM_LOCK:
         doc = _open_pdfium(path)
         try:
@@ -287,6 +291,8 @@ def _ocr_image_frame(path: Path, index: int, settings: Settings) -> PageText:
 
 
 def _ocr(image: Image.Image, index: int, dpi: float | None, settings: Settings) -> PageText:
+    from .imaging import clean_page  # OpenCV: only for pages that need OCR
+
     cleaned = clean_page(image, dpi, target_dpi=settings.ocr_dpi)
     result = tesseract.ocr_image(cleaned, lang=settings.ocr_lang, psm=3, timeout=settings.ocr_timeout_s)
     return PageText(index, "ocr", result.text, result.confidence, result.words)

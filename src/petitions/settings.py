@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("petitions-data"), validation_alias="PETITIONS_HOME")
     db_url: str | None = None
+    routing_path: Path | None = Field(default=None, validation_alias="PETITIONS_ROUTING")
 
     # Intake: a file whose size or mtime changed within this many seconds is still being written.
     settle_seconds: float = 5.0
