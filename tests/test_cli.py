@@ -46,6 +46,18 @@ def test_ingest_export_status(tmp_path, inbox, scans):
     assert by_name["thu.txt"]["received_on"] == "2024-06-02" and by_name["thu.txt"]["text_source"] == "plain-text"
     assert by_name["thu.txt"]["petitioner"]["name"] == "Bùi Thị Lan"
     assert by_name["don.pdf"]["petitioner"]["phone"] == "0348216905"
+    from petitions.routing import DEFAULT, load
+
+    table = load(DEFAULT)
+    for rec in recs:  # classified, routed by the table, and either routed or queued with reasons
+        assert rec["letter_type"] in {"complaint", "denunciation", "petition"}
+        assert rec["topic"] in {"land", "environment", "investment", "other"}
+        assert 0 <= rec["topic_confidence"] <= 1
+        assert rec["department"] == table.department(rec["letter_type"], rec["topic"])
+        assert rec["status"] == ("in_review" if rec["needs_review"] else "routed")
+        assert bool(rec["review_reasons"]) == rec["needs_review"]
+    # S-10 asks for a land-use certificate: a land petition
+    assert (by_name["don.pdf"]["letter_type"], by_name["don.pdf"]["topic"]) == ("petition", "land")
 
     c = petitions("export", "--format", "csv", data_dir=data)
     rows = list(csv.DictReader(io.StringIO(c.stdout)))
@@ -53,6 +65,28 @@ def test_ingest_export_status(tmp_path, inbox, scans):
 
     s = petitions("status", data_dir=data)
     assert s.returncode == 0 and "2 letters" in s.stdout
+
+
+def test_classify_one_letter(tmp_path, scans):
+    r = petitions("classify", str(scans["text-pdf"]), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "letter_type petition" in out and "topic land" in out and "weighed by" in out
+    r = subprocess.run([sys.executable, "-m", "petitions.cli", "classify", "-"], input="ĐƠN TỐ CÁO\nTôi tố cáo ông Nguyễn Văn A, cán bộ địa chính xã, đã nhận tiền của dân khi làm sổ đỏ. Đề nghị xử lý nghiêm.",
+                       capture_output=True, text=True, env=dict(os.environ, PETITIONS_HOME=str(tmp_path)))
+    assert "letter_type denunciation" in " ".join(r.stdout.split())
+
+
+def test_evaluate_json(tmp_path):
+    from petitions import train
+
+    held = [r for r in train.corpus() if train.is_heldout(r)][:30]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in held), encoding="utf-8")
+    r = petitions("evaluate", str(corpus), "--json", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    assert figures["n"] == 30 and 0.8 <= figures["type_accuracy"] <= 1 and "topic_confusion" in figures
 
 
 def test_bad_arguments_are_usage_errors(tmp_path):

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from scipy.sparse import hstack
 from sklearn.svm import LinearSVC
 
 from . import text as textmod
@@ -52,82 +51,115 @@ def prepare(text: str) -> Prepared:
     return Prepared(norm=norm, words=" ".join(words), request=" ".join(title_words + tail))
 
 
-def view_norm(rows: list[Prepared]) -> list[str]:
-    return [r.norm for r in rows]
-
-
-def view_words(rows: list[Prepared]) -> list[str]:
-    return [r.words for r in rows]
-
-
-def view_request(rows: list[Prepared]) -> list[str]:
-    return [r.request for r in rows]
+VIEWS = {
+    "words": lambda r: r.words,
+    "request": lambda r: r.request,
+    "chars": lambda r: r.norm,
+}
+# Vectoriser settings by view; kept as plain data so a model file holds no code.
+VECTORISERS = {
+    "words": {"analyzer": "word", "ngram_range": (1, 2), "min_df": 2},
+    "request": {"analyzer": "word", "ngram_range": (1, 2), "min_df": 2},
+    "chars": {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 3, "max_features": 60_000},
+}
 
 
 def _split(s: str) -> list[str]:
     return s.split()
 
 
-def vectoriser() -> FeatureUnion:
-    def words(view, min_df=2) -> Pipeline:
-        return Pipeline(
-            [
-                ("view", FunctionTransformer(view)),
-                ("tfidf", TfidfVectorizer(tokenizer=_split, token_pattern=None, lowercase=False,
-                                          ngram_range=(1, 2), min_df=min_df, sublinear_tf=True)),
-            ]
-        )
-
-    return FeatureUnion(
-        [
-            ("words", words(view_words)),
-            ("request", words(view_request)),
-            (
-                "chars",
-                Pipeline(
-                    [
-                        ("view", FunctionTransformer(view_norm)),
-                        ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3,
-                                                  sublinear_tf=True, max_features=150_000)),
-                    ]
-                ),
-            ),
-        ]
-    )
+def _tfidf(view: str, vocabulary: list[str] | None = None) -> TfidfVectorizer:
+    cfg = dict(VECTORISERS[view])
+    if cfg.pop("analyzer") == "word":
+        cfg.update(tokenizer=_split, token_pattern=None, lowercase=False)
+    else:
+        cfg.update(analyzer="char_wb")
+    if vocabulary is not None:
+        cfg.pop("min_df", None)
+        cfg.pop("max_features", None)
+        cfg["vocabulary"] = vocabulary
+    return TfidfVectorizer(sublinear_tf=True, **cfg)
 
 
 def classifier(seed: int) -> CalibratedClassifierCV:
+    # ensemble=False: one SVM on all the data, calibrated on 5-fold out-of-fold scores.
     return CalibratedClassifierCV(
-        LinearSVC(C=0.5, class_weight="balanced", random_state=seed), method="sigmoid", cv=5
+        LinearSVC(C=0.5, class_weight="balanced", random_state=seed), method="sigmoid", cv=5, ensemble=False
     )
 
 
 @dataclass
-class Models:
-    """What `petitions train` fits and `models/` ships."""
+class Head:
+    """One calibrated linear classifier as plain arrays: decision = X·Wᵀ + b, then a
+    sigmoid per class (Platt), normalised to sum to 1, exactly as scikit-learn's
+    CalibratedClassifierCV(method="sigmoid") computes it."""
 
-    vectoriser: FeatureUnion
-    letter_type: CalibratedClassifierCV
-    topic: CalibratedClassifierCV
+    classes: list[str]
+    coef: np.ndarray  # classes × features
+    intercept: np.ndarray
+    cal_a: np.ndarray
+    cal_b: np.ndarray
+
+    @classmethod
+    def from_sklearn(cls, clf: CalibratedClassifierCV) -> "Head":
+        cc = clf.calibrated_classifiers_[0]
+        return cls(
+            classes=[str(c) for c in clf.classes_],
+            coef=cc.estimator.coef_.copy(),
+            intercept=cc.estimator.intercept_.copy(),
+            cal_a=np.array([c.a_ for c in cc.calibrators]),
+            cal_b=np.array([c.b_ for c in cc.calibrators]),
+        )
+
+    def predict_proba(self, X, labels: list[str]) -> np.ndarray:
+        scores = np.asarray(X @ self.coef.T) + self.intercept
+        p = 1.0 / (1.0 + np.exp(self.cal_a * scores + self.cal_b))
+        total = p.sum(axis=1, keepdims=True)
+        p = np.divide(p, total, out=np.full_like(p, 1 / p.shape[1]), where=total != 0)
+        return p[:, [self.classes.index(label) for label in labels]]
+
+
+@dataclass
+class Models:
+    """What `petitions train` fits and `models/` ships: vocabularies, IDF weights and the
+    two heads, as JSON and NumPy arrays (no pickle: loading a model file runs no code)."""
+
+    vocabularies: dict[str, list[str]]
+    idf: dict[str, np.ndarray]
+    letter_type: Head
+    topic: Head
+
+    def __post_init__(self) -> None:
+        self._vectorisers = {}
+        for view, vocab in self.vocabularies.items():
+            v = _tfidf(view, vocab)
+            v._validate_vocabulary()
+            v.idf_ = self.idf[view]
+            self._vectorisers[view] = v
+
+    def features(self, rows: list[Prepared]):
+        return hstack([self._vectorisers[v].transform([VIEWS[v](r) for r in rows]) for v in self.vocabularies]).tocsr()
 
     def predict(self, rows: list[Prepared]) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (n × 3 types, n × 4 topics), columns in LETTER_TYPES / TOPICS order."""
-        X = self.vectoriser.transform(rows)
-        return _ordered(self.letter_type, X, LETTER_TYPES), _ordered(self.topic, X, TOPICS)
+        X = self.features(rows)
+        return self.letter_type.predict_proba(X, LETTER_TYPES), self.topic.predict_proba(X, TOPICS)
 
-
-def _ordered(clf, X, labels: list[str]) -> np.ndarray:
-    p = clf.predict_proba(X)
-    cols = [list(clf.classes_).index(label) for label in labels]
-    return p[:, cols]
+    def feature_names(self) -> list[str]:
+        return [f"{v}:{t}" for v, vocab in self.vocabularies.items() for t in vocab]
 
 
 def fit(rows: list[Prepared], types: list[str], topics: list[str], seed: int = 0) -> Models:
-    vec = vectoriser()
-    X = vec.fit_transform(rows)
+    vocabularies, idf, blocks = {}, {}, []
+    for view in VIEWS:
+        v = _tfidf(view)
+        blocks.append(v.fit_transform([VIEWS[view](r) for r in rows]))
+        vocab = sorted(v.vocabulary_, key=v.vocabulary_.get)
+        vocabularies[view], idf[view] = vocab, v.idf_.copy()
+    X = hstack(blocks).tocsr()
     t = classifier(seed).fit(X, types)
     c = classifier(seed).fit(X, topics)
-    return Models(vec, t, c)
+    return Models(vocabularies, idf, Head.from_sklearn(t), Head.from_sklearn(c))
 
 
 @dataclass(frozen=True)
@@ -164,19 +196,10 @@ def predict_many(models: Models, texts: list[str]) -> list[Prediction]:
 
 def top_features(models: Models, text: str, head: str = "letter_type", k: int = 8) -> list[tuple[str, float]]:
     """The features that pushed this letter towards its predicted label (for `petitions classify`)."""
-    X = models.vectoriser.transform([prepare(text)])
-    clf = models.letter_type if head == "letter_type" else models.topic
-    pred = clf.predict(X)[0]
-    idx = list(clf.classes_).index(pred)
-    coefs = np.mean([c.estimator.coef_[idx if len(clf.classes_) > 2 else 0] for c in clf.calibrated_classifiers_], axis=0)
-    contrib = X.multiply(coefs).tocsr()
-    names = _feature_names(models)
-    order = np.argsort(contrib.data)[::-1][:k]
-    return [(names[contrib.indices[i]], float(contrib.data[i])) for i in order]
-
-
-def _feature_names(models: Models) -> list[str]:
-    names: list[str] = []
-    for name, pipe in models.vectoriser.transformer_list:
-        names += [f"{name}:{f}" for f in pipe.named_steps["tfidf"].get_feature_names_out()]
-    return names
+    X = models.features([prepare(text)])
+    h = models.letter_type if head == "letter_type" else models.topic
+    scores = np.asarray(X @ h.coef.T) + h.intercept
+    row = X.multiply(h.coef[int(np.argmax(scores[0]))]).tocsr()
+    names = models.feature_names()
+    order = np.argsort(row.data)[::-1][:k]
+    return [(names[row.indices[i]], float(row.data[i])) for i in order]

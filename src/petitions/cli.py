@@ -201,20 +201,20 @@ def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
 @app.command()
 def train(
     seed: Annotated[int, typer.Option(help="Random seed; same data and seed give the same model.")] = 0,
-    models_dir: Annotated[Optional[Path], typer.Option(help="Where to write the model (default: models/).")] = None,
+    models_dir: Annotated[Optional[Path], typer.Option(help="Where to write the model (default: models/, env PETITIONS_MODELS_DIR).")] = None,
 ) -> None:
     """Retrain the type and topic models on the corpus, choose the review threshold on the held-out split."""
     from . import train as tr
 
     with console.status("Huấn luyện / training..."):
-        m = tr.train_and_save(seed=seed, models_dir=models_dir or tr.MODELS_DIR)
-    c, o = m["metrics"]["heldout_clean"], m["metrics"]["heldout_ocr"]
-    console.print(f"model [bold]{m['file']}[/] on {m['n_train_letters']} letters ({m['n_train_texts']} texts with OCR copies)")
+        m = tr.train_and_save(models_dir or configure().models_dir, seed=seed)
+    console.print(f"model [bold]{m['name']}[/] on {m['n_train_letters']} letters ({m['n_train_texts']} texts with OCR copies)")
     console.print(f"review threshold {m['threshold']:.3f}")
-    for name, r in (("held-out", c), ("held-out scans", o)):
+    for name, r in m["metrics"].items():
         console.print(
             f"{name}: type acc {r['type_accuracy']:.3f}, topic macro-F1 {r['topic_macro_f1']:.3f}, "
-            f"department acc {r['department_accuracy']:.3f}, auto-routed {r['auto_routed_share']:.1%} at {r['auto_routed_accuracy']:.3f}"
+            f"department acc {r['department_accuracy']:.3f}, auto-routed {r['auto_routed_share']:.1%}"
+            + (f" at {r['auto_routed_accuracy']:.3f}" if r["auto_routed_accuracy"] is not None else "")
         )
 
 
@@ -230,7 +230,7 @@ def evaluate(
     from . import train as tr
 
     try:
-        loaded = tr.load()
+        loaded = tr.load(configure().models_dir)
         rows = tr.load_jsonl(corpus)
         table = rt.current(configure())
     except PetitionsError as e:
@@ -272,7 +272,7 @@ def classify_cmd(
             text = sys.stdin.read()
         else:
             text = clean_text(read_letter(Path(file), configure()).raw_text)
-        loaded = tr.load()
+        loaded = tr.load(configure().models_dir)
         table = rt.current(configure())
     except PetitionsError as e:
         _fail(e)

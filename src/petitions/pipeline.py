@@ -14,6 +14,7 @@ the reader.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import errors, intake, read, tesseract, text
+from . import classify, errors, intake, read, routing, tesseract, text, train
 from .extract import Fields, extract
 from .settings import Settings
 from .store import File, IntakeEvent, Letter, Page, Petitioner
@@ -48,6 +49,7 @@ class Draft:
     fields: Fields
     text_source: str
     ocr_confidence: float | None
+    prediction: classify.Prediction | None
     seconds: float
 
 
@@ -108,6 +110,7 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
             fields=extract(clean),
             text_source=result.text_source,
             ocr_confidence=result.ocr_confidence,
+            prediction=predict(clean, settings),
             seconds=time.perf_counter() - t0,
         )
     except errors.LetterError as e:
@@ -125,11 +128,47 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
         )
 
 
-def store_stage(item: intake.InboxItem, sha: str, draft: Draft, sessions: sessionmaker, settings: Settings) -> Outcome:
+_PREDICT_LOCK = threading.Lock()
+
+
+def predict(clean: str, settings: Settings) -> classify.Prediction | None:
+    """Type and topic, or None when no usable model is installed (the letter then waits
+    for a supervisor with the reason `no_model`)."""
+    if sum(ch.isalpha() for ch in clean) < 40:
+        return None
+    try:
+        model = train.load_cached(settings.models_dir)
+    except errors.PetitionsError:
+        return None
+    with _PREDICT_LOCK:  # underthesea's tagger is not documented as thread-safe
+        return classify.predict_one(model.models, clean)
+
+
+def route_stage(draft: Draft, table: routing.RoutingTable, settings: Settings) -> routing.Decision:
+    p = draft.prediction
+    try:
+        threshold = train.load_cached(settings.models_dir).threshold
+    except errors.PetitionsError:
+        threshold = 1.0
+    return routing.decide(
+        p.type_probs if p else None,
+        p.topic_probs if p else None,
+        table,
+        threshold=threshold,
+        ocr_confidence=draft.ocr_confidence,
+        ocr_low=settings.ocr_low_confidence,
+        text_letters=sum(ch.isalpha() for ch in draft.text),
+    )
+
+
+def store_stage(
+    item: intake.InboxItem, sha: str, draft: Draft, decision: routing.Decision, sessions: sessionmaker, settings: Settings
+) -> Outcome:
     """Archive the original, then store the letter in one transaction, then free the inbox."""
     archive_rel = intake.archive(item.path, sha, draft.kind, settings.data_dir)
     lid = letter_id(sha)
     f = draft.fields
+    p = draft.prediction
     try:
         with sessions.begin() as s:
             file = File(
@@ -164,8 +203,14 @@ def store_stage(item: intake.InboxItem, sha: str, draft: Draft, sessions: sessio
                 letter_date=f.letter_date,
                 addressee=f.addressee,
                 title=f.title,
-                review_reasons=[],
-                status="received",
+                letter_type=p.letter_type if p else None,
+                type_confidence=round(p.type_confidence, 4) if p else None,
+                topic=p.topic if p else None,
+                topic_confidence=round(p.topic_confidence, 4) if p else None,
+                department=decision.department,
+                needs_review=decision.needs_review,
+                review_reasons=decision.reasons,
+                status="in_review" if decision.needs_review else "routed",
             )
             letter.page_rows = [
                 Page(index=p.index, source=p.source, confidence=p.confidence, words=p.words, text=p.text)
@@ -239,6 +284,7 @@ def ingest(
     if received_on is not None:
         items = [i if i.batch else intake.InboxItem(i.path, i.rel, received_on, None) for i in items]
     report = Report(skipped=skipped)
+    table = routing.current(settings)  # read afresh at every run, checked before any letter is routed
     if on_planned:
         on_planned(len(items))
     shutdown = None
@@ -284,7 +330,7 @@ def ingest(
                     failed[sha] = result.error
                     done(quarantine_stage(item, inbox, result.error, sha, sessions))
                 else:
-                    done(store_stage(item, sha, result, sessions, settings))
+                    done(store_stage(item, sha, result, route_stage(result, table, settings), sessions, settings))
     except OperationalError as e:
         raise errors.DatabaseUnavailable(f"The database stopped answering: {e.orig}") from None
     finally:

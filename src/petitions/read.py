@@ -172,45 +172,43 @@ def _open_pdfium(path: Path):
 
 
 def _read_pdf(path: Path, settings: Settings) -> list[PageText]:
+    layer = _text_layer(path, settings)
+    pool = page_pool(settings)
+    futures: dict[int, Future[PageText]] = {
+        i: pool.submit(_ocr_pdf_page, path, i, settings) for i, text in enumerate(layer) if text is None
+    }
+    return [futures[i].result() if text is None else PageText(i, "text-layer", text) for i, text in enumerate(layer)]
+
+
+def _text_layer(path: Path, settings: Settings) -> list[str | None]:
+    """The text of each page that has a real text layer, None for scanned pages.
+
+    PDFium reads a text layer in ~3 ms per letter where pdfplumber takes ~100 ms of
+    pure-Python parsing, which would cap text-layer PDFs at ~10 letters/s on 2 cores.
+    """
+    import pypdfium2 as pdfium
+
     with _PDFIUM_LOCK:
         doc = _open_pdfium(path)
         try:
             n = len(doc)
+            if n == 0:
+                raise errors.CorruptFile("the PDF has no pages")
+            if n > settings.max_pages:
+                raise errors.TooManyPages(f"{n} pages > {settings.max_pages}")
+            out: list[str | None] = []
+            for i in range(n):
+                page = doc[i]
+                textpage = page.get_textpage()
+                text = textpage.get_text_bounded().replace("\r\n", "\n").replace("\r", "\n")
+                textpage.close()
+                page.close()
+                letters = sum(ch.isalpha() for ch in text)
+                out.append(text if letters >= settings.text_layer_min_chars and "\ufffd" not in text[:200] else None)
+        except pdfium.PdfiumError as e:
+            raise errors.CorruptFile(str(e)) from None
         finally:
             doc.close()
-    if n == 0:
-        raise errors.CorruptFile("the PDF has no pages")
-    if n > settings.max_pages:
-        raise errors.TooManyPages(f"{n} pages > {settings.max_pages}")
-    layer = _text_layer(path, n, settings)
-    pool = page_pool(settings)
-    futures: dict[int, Future[PageText]] = {
-        i: pool.submit(_ocr_pdf_page, path, i, settings) for i in range(n) if layer[i] is None
-    }
-    pages = []
-    for i in range(n):
-        text = layer[i]
-        pages.append(futures[i].result() if text is None else PageText(i, "text-layer", text))
-    return pages
-
-
-def _text_layer(path: Path, n: int, settings: Settings) -> list[str | None]:
-    """The text of each page that has a real text layer, None for scanned pages."""
-    import pdfplumber
-
-    out: list[str | None] = [None] * n
-    try:
-        with pdfplumber.open(path) as pdf:
-            for i, page in enumerate(pdf.pages):
-                text = page.extract_text() or ""
-                page.flush_cache()
-                letters = sum(ch.isalpha() for ch in text)
-                if letters >= settings.text_layer_min_chars and "(cid:" not in text:
-                    out[i] = text
-    except Exception as e:  # pdfminer raises many types for broken files
-        if "password" in str(e).lower() or type(e).__name__.startswith("PDFPassword"):
-            raise errors.EncryptedPdf() from None
-        raise errors.CorruptFile(f"{type(e).__name__}: {e}"[:300]) from None
     return out
 
 

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("petitions-data"), validation_alias="PETITIONS_HOME")
     db_url: str | None = None
     routing_path: Path | None = Field(default=None, validation_alias="PETITIONS_ROUTING")
+    # The shipped models; `petitions train --models-dir` can write elsewhere.
+    models_dir: Path = Path(__file__).resolve().parents[2] / "models"
 
     # Intake: a file whose size or mtime changed within this many seconds is still being written.
     settle_seconds: float = 5.0

@@ -8,7 +8,7 @@ split (`heldout`, ~20 %) is touched by nothing but the final evaluation and the 
 the review threshold.
 
 A model file is loaded only if its sha256 matches the manifest beside it and it was built
-with the same scikit-learn, NumPy, SciPy and skops versions as those installed: a model
+with the same scikit-learn, NumPy and SciPy versions as those installed: a model
 file is code, and a stale or altered one must not run.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -28,27 +29,9 @@ from . import classify
 from .errors import FatalError
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = ROOT / "models"
-CORPUS_DIR = MODELS_DIR / "corpus"
+CORPUS_DIR = ROOT / "models" / "corpus"
 MANIFEST = "manifest.json"
-LIBRARIES = ["scikit-learn", "numpy", "scipy", "skops", "underthesea"]
-# Types a model file may contain beyond what skops trusts by default.
-TRUSTED = [
-    "petitions.classify._split",
-    "petitions.classify.view_norm",
-    "petitions.classify.view_words",
-    "petitions.classify.view_request",
-    "petitions.classify.Models",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.svm._classes.LinearSVC",
-    "builtins.str",
-    "numpy.dtype",
-    "numpy.int64",
-    "numpy.float64",
-    "scipy.sparse._csr.csr_matrix",
-]
+LIBRARIES = ["scikit-learn", "numpy", "scipy", "underthesea"]
 HELDOUT_SHARE = 20  # percent of matters
 
 
@@ -73,9 +56,62 @@ def ocr_copies(corpus_dir: Path = CORPUS_DIR) -> dict[str, str]:
     return {r["id"]: r["text"] for p in sorted((corpus_dir / "ocr").glob("*.jsonl")) for r in load_jsonl(p)}
 
 
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+_SHAPES = {"ư": "u", "ơ": "o", "ă": "a", "â": "a", "ê": "e", "ô": "o", "đ": "d", "Đ": "D", "d": "đ"}
+_GLYPHS = [("m", "rn"), ("rn", "m"), ("l", "1"), ("i", "l"), ("o", "ö"), ("c", "e"), ("h", "b")]
+
+
+def ocr_noise(text: str, seed: int, rate: float = 0.02) -> str:
+    """The errors tesseract makes on Vietnamese scans (../shared/notes/ocr-nlp.md): lost or
+    swapped tone marks, a lost horn or breve, d/đ, rn/m, words run together or split.
+    Used for letters that have no real OCR'd copy yet."""
+    import random
+    import unicodedata
+
+    rng = random.Random(seed)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        r = rng.random()
+        if ch.isalpha() and r < rate:
+            kind = rng.randrange(5)
+            d = unicodedata.normalize("NFD", ch)
+            tones = [c for c in d if c in _TONES]
+            if kind == 0 and tones:  # tone lost
+                ch = unicodedata.normalize("NFC", "".join(c for c in d if c not in _TONES))
+            elif kind == 1 and tones:  # tone swapped
+                ch = unicodedata.normalize("NFC", d.replace(tones[0], rng.choice(_TONES)))
+            elif kind == 2:  # horn, breve or circumflex lost; d/đ
+                base = unicodedata.normalize("NFC", "".join(c for c in d if c not in _TONES))
+                shaped = _SHAPES.get(base.lower(), base.lower())
+                shaped = shaped.upper() if base.isupper() else shaped
+                ch = unicodedata.normalize("NFC", shaped + "".join(tones))
+            elif kind == 3:
+                for a, b in _GLYPHS:
+                    if text.startswith(a, i):
+                        out.append(b)
+                        i += len(a)
+                        break
+                else:
+                    out.append(ch)
+                    i += 1
+                continue
+        elif ch == " " and r < rate / 2:
+            ch = ""  # words run together
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def is_heldout(row: dict) -> bool:
     h = int(hashlib.sha256(row["matter"].encode()).hexdigest(), 16)
     return h % 100 < HELDOUT_SHARE
+
+
+def ocr_copy(row: dict, ocr: dict[str, str]) -> str:
+    """The real OCR'd copy when there is one, else the letter with OCR-like noise."""
+    return ocr.get(row["id"]) or ocr_noise(row["text"], seed=int(hashlib.sha256(row["id"].encode()).hexdigest()[:8], 16))
 
 
 def data_hash(rows: list[dict], extra: dict[str, str]) -> str:
@@ -154,17 +190,17 @@ def calibration_bins(conf: np.ndarray, correct: np.ndarray, edges=(0.0, 0.5, 0.7
     return bins
 
 
-def choose_threshold(dept_conf: list[float], correct: list[bool], target: float = 0.99) -> float:
-    """The lowest department confidence at which letters routed automatically are still
-    >= `target` correct: as many letters as possible skip the supervisor."""
+def choose_threshold(dept_conf: list[float], correct: list[bool], target: float = 0.99, min_routed: int = 20) -> float:
+    """The lowest department confidence at which the letters routed automatically are
+    still >= `target` correct (counted over at least `min_routed` letters, so that a
+    handful of lucky letters does not set it): as many letters as possible skip the
+    supervisor, and those that do are right."""
     conf, ok = np.array(dept_conf), np.array(correct)
     best = 1.0
     for t in sorted(set(np.round(conf, 4)), reverse=True):
         auto = conf >= t
-        if ok[auto].mean() >= target:
+        if auto.sum() >= min_routed and ok[auto].mean() >= target:
             best = float(t)
-        else:
-            break
     return best
 
 
@@ -179,17 +215,29 @@ def _minor(v: str) -> str:
     return ".".join(v.split(".")[:2])
 
 
-def save(models: classify.Models, manifest: dict, models_dir: Path = MODELS_DIR) -> Path:
-    import skops.io as sio
-
+def save(models: classify.Models, manifest: dict, models_dir: Path) -> Path:
+    """Write `<name>.json` (vocabularies, labels) and `<name>.npz` (weights), then the
+    manifest with their sha256: plain data that loads without running code."""
     models_dir.mkdir(parents=True, exist_ok=True)
-    name = f"petitions-{manifest['data_sha256'][:10]}-s{manifest['seed']}.skops"
-    path = models_dir / name
-    sio.dump(models, path)
-    manifest = dict(manifest, file=name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                    libraries=library_versions(), created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    name = f"petitions-{manifest['data_sha256'][:10]}-s{manifest['seed']}"
+    heads = {"letter_type": models.letter_type, "topic": models.topic}
+    meta = {
+        "format": 1,
+        "vocabularies": models.vocabularies,
+        "classes": {k: h.classes for k, h in heads.items()},
+    }
+    arrays = {f"idf.{v}": a for v, a in models.idf.items()}
+    for k, h in heads.items():
+        arrays |= {f"{k}.coef": h.coef.astype(np.float32), f"{k}.intercept": h.intercept,
+                   f"{k}.cal_a": h.cal_a, f"{k}.cal_b": h.cal_b}
+    (models_dir / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    with (models_dir / f"{name}.npz").open("wb") as f:
+        np.savez_compressed(f, **arrays)
+    files = {n: hashlib.sha256((models_dir / n).read_bytes()).hexdigest() for n in (f"{name}.json", f"{name}.npz")}
+    manifest = dict(manifest, name=name, files=files, libraries=library_versions(),
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     (models_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return path
+    return models_dir / f"{name}.npz"
 
 
 @dataclass
@@ -202,43 +250,63 @@ class Loaded:
         return float(self.manifest["threshold"])
 
 
-def load(models_dir: Path = MODELS_DIR) -> Loaded:
-    import skops.io as sio
+_CACHE: dict[tuple[str, float], Loaded] = {}
+_CACHE_LOCK = threading.Lock()
 
+
+def load_cached(models_dir: Path) -> Loaded:
+    """Load once per process (per manifest version): letters are classified in threads."""
+    mpath = models_dir / MANIFEST
+    key = (str(mpath), mpath.stat().st_mtime if mpath.exists() else 0.0)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE.clear()
+            _CACHE[key] = load(models_dir)
+        return _CACHE[key]
+
+
+def load(models_dir: Path) -> Loaded:
     mpath = models_dir / MANIFEST
     if not mpath.exists():
         raise ModelUnavailable(f"No model in {models_dir}: run `petitions train`.")
     manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    path = models_dir / manifest["file"]
-    if not path.exists():
-        raise ModelUnavailable(f"The model file {path} is missing: run `petitions train`.")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != manifest["sha256"]:
-        raise ModelUnavailable(
-            f"The model file {path.name} was altered after it was built (sha256 differs from {MANIFEST}); "
-            "refusing to load it. Restore it from git or run `petitions train`."
-        )
+    for fname, digest in manifest["files"].items():
+        path = models_dir / fname
+        if not path.exists():
+            raise ModelUnavailable(f"The model file {path} is missing: restore it from git or run `petitions train`.")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise ModelUnavailable(
+                f"The model file {fname} was altered after it was built (its sha256 differs from {MANIFEST}); "
+                "refusing to load it. Restore it from git or run `petitions train`."
+            )
     installed = library_versions()
-    for lib in ("scikit-learn", "numpy", "scipy", "skops"):
+    for lib in ("scikit-learn", "numpy", "scipy"):
         if _minor(manifest["libraries"][lib]) != _minor(installed[lib]):
             raise ModelUnavailable(
                 f"The model was built with {lib} {manifest['libraries'][lib]}, {installed[lib]} is installed; "
                 "run `petitions train` to rebuild it with the installed libraries."
             )
-    untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED)
-    if untrusted:
-        raise ModelUnavailable(f"The model file {path.name} contains unexpected types {sorted(untrusted)}; refusing to load it.")
-    models = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    name = manifest["name"]
+    meta = json.loads((models_dir / f"{name}.json").read_text(encoding="utf-8"))
+    with np.load(models_dir / f"{name}.npz", allow_pickle=False) as z:
+        a = {k: z[k] for k in z.files}
+
+    def head(k: str) -> classify.Head:
+        return classify.Head(meta["classes"][k], a[f"{k}.coef"].astype(np.float64), a[f"{k}.intercept"],
+                             a[f"{k}.cal_a"], a[f"{k}.cal_b"])
+
+    models = classify.Models(meta["vocabularies"], {v: a[f"idf.{v}"] for v in meta["vocabularies"]},
+                             head("letter_type"), head("topic"))
     return Loaded(models, manifest)
 
 
 # --- the whole training run -----------------------------------------------------------
 
 
-def train_and_save(seed: int = 0, models_dir: Path = MODELS_DIR, corpus_dir: Path = CORPUS_DIR, routing=None) -> dict:
-    """Fit on the training split (clean + OCR'd copies), choose the review threshold and
-    measure on the held-out split, write the model and its manifest. Same data and seed,
-    same model."""
+def train_and_save(models_dir: Path, seed: int = 0, corpus_dir: Path = CORPUS_DIR, routing=None) -> dict:
+    """Fit on the training split (each letter clean and as OCR read it), write the model,
+    then measure the file as shipped on the held-out split and choose the review
+    threshold there. Same data and seed, same model."""
     from . import routing as routing_mod
 
     routing = routing or routing_mod.load(routing_mod.DEFAULT)
@@ -246,25 +314,28 @@ def train_and_save(seed: int = 0, models_dir: Path = MODELS_DIR, corpus_dir: Pat
     ocr = ocr_copies(corpus_dir)
     train_rows = [r for r in rows if not is_heldout(r)]
     held = [r for r in rows if is_heldout(r)]
-    texts = [r["text"] for r in train_rows] + [ocr[r["id"]] for r in train_rows if r["id"] in ocr]
-    labelled = train_rows + [r for r in train_rows if r["id"] in ocr]
+    texts = [r["text"] for r in train_rows] + [ocr_copy(r, ocr) for r in train_rows]
+    labelled = train_rows + train_rows
     prepared = [classify.prepare(t) for t in texts]
-    models = classify.fit(prepared, [r["letter_type"] for r in labelled], [r["topic"] for r in labelled], seed=seed)
-    held_ocr = [r for r in held if r["id"] in ocr]
-    clean = score(models, [r["text"] for r in held], held, routing, None)
-    scans = score(models, [ocr[r["id"]] for r in held_ocr], held_ocr, routing, None)
-    threshold = choose_threshold(clean["_dept_conf"] + scans["_dept_conf"], clean["_dept_correct"] + scans["_dept_correct"])
-    clean = score(models, [r["text"] for r in held], held, routing, threshold)
-    scans = score(models, [ocr[r["id"]] for r in held_ocr], held_ocr, routing, threshold)
-    public = lambda m: {k: v for k, v in m.items() if not k.startswith("_")}  # noqa: E731
+    fitted = classify.fit(prepared, [r["letter_type"] for r in labelled], [r["topic"] for r in labelled], seed=seed)
     manifest = {
         "seed": seed,
         "data_sha256": data_hash(rows, ocr),
         "n_train_letters": len(train_rows),
         "n_train_texts": len(texts),
+        "n_real_ocr_copies": sum(r["id"] in ocr for r in train_rows),
         "n_heldout": len(held),
-        "threshold": threshold,
-        "metrics": {"heldout_clean": public(clean), "heldout_ocr": public(scans)},
     }
-    save(models, manifest, models_dir)
-    return json.loads((models_dir / MANIFEST).read_text(encoding="utf-8"))
+    save(fitted, manifest, models_dir)
+    models = load(models_dir).models  # measure the file as shipped, not the object in memory
+    held_ocr = [r for r in held if r["id"] in ocr]
+    sets = {"heldout_clean": ([r["text"] for r in held], held), "heldout_ocr": ([ocr[r["id"]] for r in held_ocr], held_ocr)}
+    sets = {k: v for k, v in sets.items() if v[1]}
+    first = [score(models, texts_, rows_, routing, None) for texts_, rows_ in sets.values()]
+    threshold = choose_threshold(sum((m["_dept_conf"] for m in first), []), sum((m["_dept_correct"] for m in first), []))
+    metrics = {k: score(models, texts_, rows_, routing, threshold) for k, (texts_, rows_) in sets.items()}
+    manifest = json.loads((models_dir / MANIFEST).read_text(encoding="utf-8"))
+    manifest |= {"threshold": threshold,
+                 "metrics": {k: {a: b for a, b in m.items() if not a.startswith("_")} for k, m in metrics.items()}}
+    (models_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return manifest
