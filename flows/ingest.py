@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -21,7 +22,7 @@ from petitions.settings import Settings, configure
 from petitions.store import open_database
 
 
-@task(name="read-letter", task_run_name="read {name}")
+@task(name="read-letter", task_run_name="read {name}", cache_policy=NO_CACHE)
 def read_letter(path: str, name: str, settings: Settings) -> pipeline.Draft | pipeline.Failure:
     return pipeline.read_stage(Path(path), settings)
 

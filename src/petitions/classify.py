@@ -41,8 +41,9 @@ class Prepared:
     request: str
 
 
-def prepare(text: str) -> Prepared:
-    norm = textmod.normalize(text)
+def prepare(text: str, normalized: str | None = None) -> Prepared:
+    """`normalized`: text.normalize(text), when the caller has it already."""
+    norm = normalized if normalized is not None else textmod.normalize(text)
     norm = _NUMBERS.sub("0", norm)  # decision numbers and dates say nothing about the matter
     words = textmod.segment(norm)
     tail = words[int(len(words) * 0.6) :]
@@ -172,8 +173,8 @@ class Prediction:
     topic_probs: dict[str, float]
 
 
-def predict_one(models: Models, text: str) -> Prediction:
-    tp, cp = models.predict([prepare(text)])
+def predict_one(models: Models, text: str, normalized: str | None = None) -> Prediction:
+    tp, cp = models.predict([prepare(text, normalized)])
     return _prediction(tp[0], cp[0])
 
 

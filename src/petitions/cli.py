@@ -135,6 +135,8 @@ def _print_report(report) -> None:
     for s in report.skipped:
         table.add_row(s.rel, "[dim]để lần sau / left for next run", "", s.why)
     console.print(table)
+    for w in report.warnings:
+        console.print(f"[bold yellow]Cảnh báo / warning:[/] {w}")
     console.print(
         f"[bold]{report.count('stored')}[/] stored, [bold]{report.count('duplicate')}[/] already received, "
         f"[bold]{report.count('quarantined')}[/] quarantined (see _quarantine/), "

@@ -73,6 +73,7 @@ class Outcome:
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     skipped: list[intake.Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def count(self, status: Status) -> int:
@@ -102,15 +103,16 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
             raise errors.NotAFile()
         result = read.read_letter(path, settings)
         clean = text.clean_text(result.raw_text)
+        normalized = text.normalize(clean)
         return Draft(
             kind=result.kind,
             pages=result.pages,
             text=clean,
-            text_normalized=text.normalize(clean),
+            text_normalized=normalized,
             fields=extract(clean),
             text_source=result.text_source,
             ocr_confidence=result.ocr_confidence,
-            prediction=predict(clean, settings),
+            prediction=predict(clean, normalized, settings),
             seconds=time.perf_counter() - t0,
         )
     except errors.LetterError as e:
@@ -131,7 +133,7 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
 _PREDICT_LOCK = threading.Lock()
 
 
-def predict(clean: str, settings: Settings) -> classify.Prediction | None:
+def predict(clean: str, normalized: str, settings: Settings) -> classify.Prediction | None:
     """Type and topic, or None when no usable model is installed (the letter then waits
     for a supervisor with the reason `no_model`)."""
     if sum(ch.isalpha() for ch in clean) < 40:
@@ -141,7 +143,7 @@ def predict(clean: str, settings: Settings) -> classify.Prediction | None:
     except errors.PetitionsError:
         return None
     with _PREDICT_LOCK:  # underthesea's tagger is not documented as thread-safe
-        return classify.predict_one(model.models, clean)
+        return classify.predict_one(model.models, clean, normalized)
 
 
 def route_stage(draft: Draft, table: routing.RoutingTable, settings: Settings) -> routing.Decision:
@@ -285,6 +287,10 @@ def ingest(
         items = [i if i.batch else intake.InboxItem(i.path, i.rel, received_on, None) for i in items]
     report = Report(skipped=skipped)
     table = routing.current(settings)  # read afresh at every run, checked before any letter is routed
+    try:
+        train.load_cached(settings.models_dir)
+    except errors.PetitionsError as e:
+        report.warnings.append(f"{e} Letters are stored and queued for a supervisor (reason no_model).")
     if on_planned:
         on_planned(len(items))
     shutdown = None
