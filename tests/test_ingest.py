@@ -140,3 +140,22 @@ def test_crash_mid_batch_then_rerun_stores_everything_exactly_once(tmp_path, inb
     assert inbox_files(inbox) == []
     archived = [p for p in (settings.data_dir / "archive").rglob("*") if p.is_file()]
     assert len(archived) == len(names) and not any(".tmp" in p.name for p in archived)
+
+
+def test_analysis_in_worker_processes_gives_the_same_letters(tmp_path, scans):
+    """Large batches analyse text in one process per core; the result must not change."""
+    from petitions.settings import Settings
+    from petitions.store import open_database
+
+    results = []
+    for min_letters in (1000, 1):  # in place, then in worker processes
+        inbox = tmp_path / f"inbox{min_letters}"
+        for n in ["text-pdf", "txt"]:
+            drop(scans[n], inbox, f"2024-05-14/{n}{scans[n].suffix}")
+        s = Settings(data_dir=tmp_path / f"data{min_letters}", analysis_pool_min_letters=min_letters, ocr_workers=2)
+        sessions = open_database(s.database_url)
+        assert ingest(inbox, settings=s, sessions=sessions).count("stored") == 2
+        with sessions() as db:
+            results.append(sorted((x.text, x.letter_type, x.topic, x.department, x.petitioner.name)
+                                  for x in db.scalars(select(Letter))))
+    assert results[0] == results[1]

@@ -18,10 +18,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from scipy.sparse import hstack
-from sklearn.svm import LinearSVC
 
 from . import text as textmod
 
@@ -82,7 +80,11 @@ def _tfidf(view: str, vocabulary: list[str] | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(sublinear_tf=True, **cfg)
 
 
-def classifier(seed: int) -> CalibratedClassifierCV:
+def classifier(seed: int):
+    # Imported here: training only (scipy.stats behind it costs ~1 s at every start-up).
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
     # ensemble=False: one SVM on all the data, calibrated on 5-fold out-of-fold scores.
     return CalibratedClassifierCV(
         LinearSVC(C=0.5, class_weight="balanced", random_state=seed), method="sigmoid", cv=5, ensemble=False
@@ -102,7 +104,7 @@ class Head:
     cal_b: np.ndarray
 
     @classmethod
-    def from_sklearn(cls, clf: CalibratedClassifierCV) -> "Head":
+    def from_sklearn(cls, clf) -> "Head":
         cc = clf.calibrated_classifiers_[0]
         return cls(
             classes=[str(c) for c in clf.classes_],

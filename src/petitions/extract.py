@@ -192,7 +192,7 @@ def find_organization(text: str, lines: list[str]) -> str | None:
 
 _ADDR_LABELS = re.compile(
     r"(?:địa\s+chỉ(?:\s+[^\s:]+){0,2}|ngụ|nơi\s+(?:cư\s+trú|ở\s+hiện\s+nay|thường\s+trú)|"
-    r"hộ\s+khẩu\s+thường\s+trú|thường\s+trú(?:\s+tại)?|tạm\s+trú(?:\s+tại)?|hiện\s+(?:cư\s+)?(?:trú|ở|sống|đang\s+ở)(?:\s+tại)?|"
+    r"hộ\s+khẩu\s+thường\s+trú|(?:quê\s+quán\s+và\s+)?trú\s+quán|thường\s+trú(?:\s+tại)?|tạm\s+trú(?:\s+tại)?|hiện\s+(?:cư\s+)?(?:trú|ở|sống|đang\s+ở)(?:\s+tại)?|"
     r"cư\s+trú\s+tại|trú\s+tại|ngụ\s+tại|chỗ\s+ở(?:\s+hiện\s+nay)?|nhà\s+ở\s+tại|ở\s+tại|trụ\s+sở(?:\s+chính)?|"
     r"sinh\s+sống\s+tại|ngụ\s+ở|ở)"
     r"\s*[:\-–]\s*|(?:cư\s+trú|trú|ngụ|sinh\s+sống|thường\s+trú|hiện\s+ở)\s+tại\s+|(?:cư\s+ngụ|trú)\s+ở\s+",
@@ -208,7 +208,11 @@ _ADDR_STOP = re.compile(
     r"mã\s+số|MST|fax|CCCD|CMND)\b|\s*\((?:cũ|nay|trước)[^)]*\)\s*$)",
     re.IGNORECASE,
 )
-_ADDR_UNIT = re.compile(r"\b(thôn|xóm|ấp|bản|buôn|plei|làng|tổ|khu|khóm|xã|phường|thị trấn|huyện|quận|tỉnh|thành phố|đường|số nhà|TP)\b", re.IGNORECASE)
+_ADDR_UNIT = re.compile(
+    r"\b(thôn|xóm|ấp|bản|buôn|plei|làng|tổ|khu|khóm|khối|ngõ|ngách|hẻm|kiệt|xã|phường|thị trấn|huyện|quận|tỉnh|thành phố|"
+    r"đường|phố|số nhà|TP)\b",
+    re.IGNORECASE,
+)
 
 
 _UNIT_WORDS = (

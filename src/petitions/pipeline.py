@@ -2,6 +2,7 @@
 
     scan the inbox -> for each file: hash, skip what is already stored ->
     read pages (text layer or OCR, in parallel) -> clean text -> extract fields ->
+    classify type and topic -> route by the table, or queue for review ->
     archive the original, store the letter in one transaction -> remove it from the inbox
     (or quarantine it with a reason) -> report.
 
@@ -14,11 +15,11 @@ the reader.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,16 +27,19 @@ from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from . import classify, errors, intake, read, routing, tesseract, text, train
-from .extract import Fields, extract
+from . import analysis, classify, errors, intake, read, routing, tesseract, train
+from .extract import Fields
 from .settings import Settings
 from .store import File, IntakeEvent, Letter, Page, Petitioner
 
 log = logging.getLogger("petitions.ingest")
 
 Status = Literal["stored", "duplicate", "quarantined"]
+# Worker processes for the CPU-bound analysis of a large batch (see analysis.py); set by
+# `ingest` for the duration of a run, read by `read_stage` in whatever thread runs it.
+_ANALYSIS_POOL = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,6 @@ class Draft:
     text_source: str
     ocr_confidence: float | None
     prediction: classify.Prediction | None
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -96,24 +99,22 @@ def letter_id(sha: str) -> str:
 
 
 def read_stage(path: Path, settings: Settings) -> Draft | Failure:
-    """Read, clean and extract one file. Never raises for a bad file: returns a Failure."""
-    t0 = time.perf_counter()
+    """Read, clean, extract and classify one file. Never raises for a bad file: returns a Failure."""
     try:
         if path.is_symlink() or not path.is_file():
             raise errors.NotAFile()
         result = read.read_letter(path, settings)
-        clean = text.clean_text(result.raw_text)
-        normalized = text.normalize(clean)
+        args = (result.raw_text, result.text_source != "plain-text", settings)
+        a = _analyse(*args)
         return Draft(
             kind=result.kind,
             pages=result.pages,
-            text=clean,
-            text_normalized=normalized,
-            fields=extract(clean),
+            text=a.text,
+            text_normalized=a.text_normalized,
+            fields=a.fields,
             text_source=result.text_source,
             ocr_confidence=result.ocr_confidence,
-            prediction=predict(clean, normalized, settings),
-            seconds=time.perf_counter() - t0,
+            prediction=a.prediction,
         )
     except errors.LetterError as e:
         return Failure(e)
@@ -130,20 +131,14 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
         )
 
 
-_PREDICT_LOCK = threading.Lock()
-
-
-def predict(clean: str, normalized: str, settings: Settings) -> classify.Prediction | None:
-    """Type and topic, or None when no usable model is installed (the letter then waits
-    for a supervisor with the reason `no_model`)."""
-    if sum(ch.isalpha() for ch in clean) < 40:
-        return None
-    try:
-        model = train.load_cached(settings.models_dir)
-    except errors.PetitionsError:
-        return None
-    with _PREDICT_LOCK:  # underthesea's tagger is not documented as thread-safe
-        return classify.predict_one(model.models, clean, normalized)
+def _analyse(raw_text: str, page_wrapped: bool, settings: Settings) -> analysis.Analysis:
+    workers = _ANALYSIS_POOL
+    if workers is not None:
+        try:
+            return workers.submit(analysis.analyse, raw_text, page_wrapped, settings).result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): do it here instead
+            log.warning("analysis worker pool broken; analysing in the main process")
+    return analysis.analyse(raw_text, page_wrapped, settings)
 
 
 def route_stage(draft: Draft, table: routing.RoutingTable, settings: Settings) -> routing.Decision:
@@ -296,6 +291,9 @@ def ingest(
     shutdown = None
     if submit is None:
         submit, shutdown = local_reader(settings)
+    global _ANALYSIS_POOL
+    if len(items) >= settings.analysis_pool_min_letters and settings.ocr_workers > 1:
+        _ANALYSIS_POOL = analysis.pool(settings)
 
     def done(outcome: Outcome) -> None:
         report.outcomes.append(outcome)
@@ -342,5 +340,8 @@ def ingest(
     finally:
         if shutdown:
             shutdown(wait=False, cancel_futures=True)
+        if _ANALYSIS_POOL is not None:
+            _ANALYSIS_POOL.shutdown(wait=False, cancel_futures=True)
+            _ANALYSIS_POOL = None
     report.seconds = time.perf_counter() - t0
     return report

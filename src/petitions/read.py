@@ -202,14 +202,26 @@ def _text_layer(path: Path, settings: Settings) -> list[str | None]:
                 textpage = page.get_textpage()
                 text = textpage.get_text_bounded().replace("\r\n", "\n").replace("\r", "\n")
                 textpage.close()
+                out.append(text if _is_text_page(page, text, settings) else None)
                 page.close()
-                letters = sum(ch.isalpha() for ch in text)
-                out.append(text if letters >= settings.text_layer_min_chars and "\ufffd" not in text[:200] else None)
         except pdfium.PdfiumError as e:
             raise errors.CorruptFile(str(e)) from None
         finally:
             doc.close()
     return out
+
+
+def _is_text_page(page, text: str, settings: Settings) -> bool:
+    """A page is read from its text layer when that layer holds real text, or when the page
+    has no picture to OCR (a short last page, a blank page). Only pages that carry an image
+    and next to no text are scans."""
+    import pypdfium2.raw as pdfium_c
+
+    if "\ufffd" in text[:200]:  # text in a font without a Unicode map: unusable, OCR it
+        return False
+    if sum(ch.isalpha() for ch in text) >= settings.text_layer_min_chars:
+        return True
+    return not any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
 
 
 def _ocr_pdf_page(path: Path, index: int, settings: Settings) -> PageText:

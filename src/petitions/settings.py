@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     ocr_timeout_s: float = 120.0
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     text_layer_min_chars: int = 40
+    # From this many letters in a run, their text analysis runs in one worker process per core.
+    analysis_pool_min_letters: int = 24
     ocr_low_confidence: float = 70.0
 
     @property

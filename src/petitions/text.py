@@ -19,14 +19,24 @@ _SENTENCE_END = tuple(".:;!?)]}\"”»")
 _BULLET = re.compile(r"^\s*([-–•+*]|\d{1,2}[.)/]|[a-zđ][.)]\s|[IVX]{1,4}[.)])", re.IGNORECASE)
 
 
-def clean_text(raw: str) -> str:
+def clean_text(raw: str, page_wrapped: bool = True) -> str:
+    """`page_wrapped`: the lines were broken by the page width (a scan, a PDF), so a long
+    line that ends mid-sentence continues on the next one, whatever its first letter
+    ("..., tỉnh\nBến Tre"). Typed .txt files keep their own line breaks."""
     text = unicodedata.normalize("NFC", raw)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
     text = _CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lengths = sorted(len(line) for line in lines if line)
+    full = lengths[int(len(lengths) * 0.75)] if len(lengths) >= 5 else 10**6  # a full-width line
     out: list[str] = []
     for line in lines:
-        if out and out[-1] and line and _continues(out[-1], line):
+        prev = out[-1] if out else ""
+        wrapped = (
+            page_wrapped and len(prev) >= 0.75 * full and line[:1].isalnum()
+            and not prev.endswith(_SENTENCE_END) and not _LABEL.match(line)
+        )
+        if prev and line and (wrapped or _continues(prev, line)):
             prev = out.pop()
             out.append(prev[:-1] + line if prev.endswith("-") and prev[-2:-1].isalpha() and line[0].islower() else prev + " " + line)
         else:
@@ -36,11 +46,26 @@ def clean_text(raw: str) -> str:
     return text.strip()
 
 
+# Words a line can only end with when the page width cut the sentence ("..., tỉnh\nBến Tre").
+_DANGLING = re.compile(
+    r"\b(xã|huyện|tỉnh|phường|quận|thành phố|thị xã|thị trấn|thôn|xóm|ấp|bản|khóm|đường|số|ông|bà|anh|chị|của|và|tại|ở|"
+    r"ngày|tháng|năm|là|cho|với|các|những|được|bị|theo|về|do|từ|đến)$"
+)
+
+
+_LABEL = re.compile(r"^[^:.]{1,25}:")  # "Đồng kính gửi:", "Điện thoại:": a line of its own
+
+
 def _continues(prev: str, line: str) -> bool:
-    """A wrapped line: the previous one does not end a sentence and this one starts lower-case."""
+    """A wrapped line: the previous one does not end a sentence and this one starts
+    lower-case, or the previous one stops on a word no line can end with."""
     if prev.endswith(_SENTENCE_END) or _BULLET.match(line):
         return False
-    return line[0].islower() or (line[0].isdigit() and prev[-1].isalpha() and len(prev) > 40)
+    return (
+        line[0].islower()
+        or (line[0].isdigit() and prev[-1].isalpha() and len(prev) > 40)
+        or (line[0].isalnum() and len(prev) > 25 and _DANGLING.search(prev) is not None and not _LABEL.match(line))
+    )
 
 
 @lru_cache(maxsize=1)
