@@ -1,9 +1,10 @@
 """The CPU-bound part of reading a letter: clean text, fields, type and topic.
 
 It is pure Python under the GIL (underthesea's tokenizer, regular expressions, TF-IDF), so
-threads cannot spread it over cores. For a large batch `pipeline.ingest` runs it in a
-pool of worker processes, one per core (for text-layer PDFs it is nearly all the work);
-for a few letters it runs in place, since starting the workers costs ~2 s.
+threads cannot spread it over cores. For a large batch of text letters (text-layer PDFs,
+.txt), where it is nearly all the work, `pipeline.ingest` runs it in a pool of worker
+processes, one per core; otherwise it runs in place: starting the workers costs ~2 s and
+~250 MB each, and in a batch of scans tesseract already keeps the cores busy.
 """
 
 from __future__ import annotations

@@ -39,28 +39,32 @@ def estimate_dpi(img: Image.Image, declared: float | None) -> float:
 
 def speckle_density(gray: np.ndarray, dpi: float) -> float:
     """Isolated dark specks per 10,000 pixels: components smaller than a diacritic's dot
-    (4 pixels at 300 dpi, scaled with the resolution)."""
+    (4 pixels at 300 dpi, scaled with the resolution). Measured on the middle half of the
+    page, where the text is: speckle covers a scan evenly."""
+    h, w = gray.shape
+    gray = gray[h // 4 : 3 * h // 4, w // 8 : 7 * w // 8]
     _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     n, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
     small = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] <= max(1.0, 4 * (dpi / 300) ** 2)))
     return small * 10_000 / gray.size
 
 
-def skew_angle(gray: np.ndarray, limit: float = 8.0, step: float = 0.25) -> float:
-    """Angle (degrees) that makes text lines horizontal, by projection-profile sharpness."""
+def skew_angle(gray: np.ndarray, limit: float = 8.0) -> float:
+    """Angle (degrees) that makes text lines horizontal, by projection-profile sharpness:
+    a 1° search, then 0.25° around the best."""
     scale = 800 / max(gray.shape)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     _, bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     h, w = bw.shape
     centre = (w / 2, h / 2)
-    best, best_score = 0.0, -1.0
-    for angle in np.arange(-limit, limit + step / 2, step):
-        m = cv2.getRotationMatrix2D(centre, float(angle), 1.0)
+
+    def sharpness(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
         rot = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-        score = float(np.var(rot.sum(axis=1, dtype=np.float64)))
-        if score > best_score:
-            best, best_score = float(angle), score
-    return best
+        return float(np.var(rot.sum(axis=1, dtype=np.float64)))
+
+    coarse = max(np.arange(-limit, limit + 0.5, 1.0), key=sharpness)
+    return float(max(np.arange(coarse - 0.75, coarse + 0.8, 0.25), key=sharpness))
 
 
 def rotate(gray: np.ndarray, angle: float) -> np.ndarray:

@@ -293,7 +293,12 @@ def ingest(
         submit, shutdown = local_reader(settings)
     global _ANALYSIS_POOL
     if len(items) >= settings.analysis_pool_min_letters and settings.ocr_workers > 1:
-        _ANALYSIS_POOL = analysis.pool(settings)
+        # Only for batches of text letters: there the GIL-bound analysis is all the work.
+        # In a batch of scans tesseract already fills the cores, and the workers would
+        # only take CPU and memory from it.
+        texts = sum(read.is_text(i.path, settings) for i in items)
+        if texts >= max(settings.analysis_pool_min_letters, 0.75 * len(items)):
+            _ANALYSIS_POOL = analysis.pool(settings)
 
     def done(outcome: Outcome) -> None:
         report.outcomes.append(outcome)

@@ -105,6 +105,25 @@ def read_letter(path: Path, settings: Settings) -> ReadResult:
     return ReadResult(kind, _read_image_file(path, kind, settings))
 
 
+def is_text(path: Path, settings: Settings) -> bool:
+    """A quick guess, for planning: a .txt, or a PDF whose first page has a text layer."""
+    try:
+        kind = sniff(path)
+        if kind == "txt":
+            return True
+        if kind != "pdf":
+            return False
+        with _PDFIUM_LOCK:
+            doc = _open_pdfium(path)
+            try:
+                textpage = doc[0].get_textpage()
+                return sum(ch.isalpha() for ch in textpage.get_text_bounded()) >= settings.text_layer_min_chars
+            finally:
+                doc.close()
+    except Exception:  # unreadable files are dealt with when they are read
+        return False
+
+
 # --- plain text ---------------------------------------------------------------------
 
 _BOMS = [

@@ -126,15 +126,6 @@ def data_hash(rows: list[dict], extra: dict[str, str]) -> str:
 # --- metrics ------------------------------------------------------------------------
 
 
-def department_probs(tp: np.ndarray, cp: np.ndarray, routing) -> tuple[list[str], np.ndarray]:
-    """P(department) from independent type and topic probabilities."""
-    depts = sorted(set(routing.routes.values()))
-    out = np.zeros((tp.shape[0], len(depts)))
-    for (t, c), d in routing.routes.items():
-        out[:, depts.index(d)] += tp[:, classify.LETTER_TYPES.index(t)] * cp[:, classify.TOPICS.index(c)]
-    return depts, out
-
-
 def macro_f1(truth: list[str], pred: list[str], labels: list[str]) -> float:
     from sklearn.metrics import f1_score
 
@@ -153,14 +144,20 @@ def score(models: classify.Models, texts: list[str], rows: list[dict], routing, 
 
 
 def score_probs(tp: np.ndarray, cp: np.ndarray, rows: list[dict], routing, threshold: float | None) -> dict:
-    depts, dp = department_probs(tp, cp, routing)
+    from .routing import decide
+
     types = [classify.LETTER_TYPES[i] for i in tp.argmax(1)]
     topics = [classify.TOPICS[i] for i in cp.argmax(1)]
-    dept_pred = [routing.department(t, c) for t, c in zip(types, topics)]
+    decisions = [
+        decide(dict(zip(classify.LETTER_TYPES, a)), dict(zip(classify.TOPICS, b)), routing,
+               threshold=0.0, ocr_confidence=None, ocr_low=0.0, text_letters=10**6)
+        for a, b in zip(tp, cp)
+    ]
+    dept_pred = [d.department for d in decisions]
+    dept_conf = np.array([d.department_confidence for d in decisions])
     truth_t = [r["letter_type"] for r in rows]
     truth_c = [r["topic"] for r in rows]
     truth_d = [routing.department(r["letter_type"], r["topic"]) for r in rows]
-    dept_conf = np.array([dp[i, depts.index(d)] for i, d in enumerate(dept_pred)])
     correct_d = np.array([a == b for a, b in zip(dept_pred, truth_d)])
     out = {
         "n": len(rows),
