@@ -192,11 +192,6 @@ def _prediction(tp: np.ndarray, cp: np.ndarray) -> Prediction:
     )
 
 
-def predict_many(models: Models, texts: list[str]) -> list[Prediction]:
-    tp, cp = models.predict([prepare(t) for t in texts])
-    return [_prediction(a, b) for a, b in zip(tp, cp)]
-
-
 def top_features(models: Models, text: str, head: str = "letter_type", k: int = 8) -> list[tuple[str, float]]:
     """The features that pushed this letter towards its predicted label (for `petitions classify`)."""
     X = models.features([prepare(text)])

@@ -104,8 +104,7 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
         if path.is_symlink() or not path.is_file():
             raise errors.NotAFile()
         result = read.read_letter(path, settings)
-        args = (result.raw_text, result.text_source != "plain-text", settings)
-        a = _analyse(*args)
+        a = _analyse(result.raw_text, result.text_source != "plain-text", settings)
         return Draft(
             kind=result.kind,
             pages=result.pages,

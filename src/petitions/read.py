@@ -116,8 +116,8 @@ def is_text(path: Path, settings: Settings) -> bool:
         with _PDFIUM_LOCK:
             doc = _open_pdfium(path)
             try:
-                textpage = doc[0].get_textpage()
-                return sum(ch.isalpha() for ch in textpage.get_text_bounded()) >= settings.text_layer_min_chars
+                page = doc[0]
+                return _is_text_page(page, page.get_textpage().get_text_bounded(), settings)
             finally:
                 doc.close()
     except Exception:  # unreadable files are dealt with when they are read

@@ -38,10 +38,6 @@ def check_installed(lang: str) -> None:
         )
 
 
-def version() -> str:
-    return str(pytesseract.get_tesseract_version())
-
-
 def ocr_image(image: Image.Image, *, lang: str, psm: int, timeout: float) -> OcrResult:
     """Run tesseract and rebuild the page's lines from its word boxes.
 
