@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from . import classify, text, train
+from . import cases, classify, text, train
 from .errors import PetitionsError
 from .extract import Fields, extract
 from .settings import Settings
@@ -28,12 +28,14 @@ class Analysis:
     text_normalized: str
     fields: Fields
     prediction: classify.Prediction | None
+    profile: cases.Profile
 
 
 def analyse(raw_text: str, page_wrapped: bool, settings: Settings) -> Analysis:
     clean = text.clean_text(raw_text, page_wrapped=page_wrapped)
     normalized = text.normalize(clean)
-    return Analysis(clean, normalized, extract(clean), predict(clean, normalized, settings))
+    fields = extract(clean)
+    return Analysis(clean, normalized, fields, predict(clean, normalized, settings), cases.profile(clean, fields))
 
 
 def predict(clean: str, normalized: str, settings: Settings) -> classify.Prediction | None:

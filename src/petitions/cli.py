@@ -174,6 +174,73 @@ def export(
 
 
 @app.command()
+def resolve(
+    case: Annotated[str, typer.Argument(help="Case id (C-...), as in the export and the report.")],
+    on: Annotated[str, typer.Option("--on", help="Date the case was resolved (YYYY-MM-DD).")],
+    note: Annotated[str, typer.Option("--note", help="How it was resolved (decision number, reply...).")],
+    by: Annotated[Optional[str], typer.Option("--by", help="Who resolves it (default: the login name).")] = None,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Mark a case resolved: its letters are answered and never shown as overdue."""
+    day = _date(on, "--on")
+    settings = _setup(data_dir, db)
+    from . import cases
+    from .store import open_database
+
+    try:
+        sessions = open_database(settings.database_url)
+        with sessions.begin() as s:
+            n = cases.resolve(s, case, day, note, by or os.environ.get("USER") or "cli")
+    except PetitionsError as e:
+        _fail(e)
+    console.print(f"Hồ sơ / case {case}: đã giải quyết / resolved on {day.isoformat()} ({n} letters closed).")
+
+
+@app.command()
+def report(
+    as_of: Annotated[Optional[str], typer.Option(help="Report date (YYYY-MM-DD); default today.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and the CSV tables.")] = Path("report"),
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """The supervisors' report: an HTML page with charts, and CSV files of its tables."""
+    day = _date(as_of, "--as-of") or date.today()
+    settings = _setup(data_dir, db)
+    from . import report as rp
+    from .store import open_database
+
+    try:
+        sessions = open_database(settings.database_url)
+        page = rp.write(sessions, day, out)
+    except PetitionsError as e:
+        _fail(e)
+    console.print(f"Báo cáo / report: {page}")
+
+
+@app.command()
+def serve(
+    inbox: Annotated[Optional[Path], typer.Argument(help="The inbox folder to watch (env PETITIONS_INBOX).")] = None,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Scheduled processing through Prefect: the nightly run and inbox polling in office hours.
+
+    Needs a running Prefect server (PREFECT_API_URL); see README, "Running as a service"."""
+    settings = _setup(data_dir, db)
+    folder = inbox or settings.inbox
+    if folder is None or not folder.is_dir():
+        err.print("[red]Name the inbox folder: `petitions serve INBOX` or PETITIONS_INBOX.[/]")
+        raise typer.Exit(2)
+    from flows.nightly import serve as serve_flows
+
+    try:
+        serve_flows(folder.resolve(), settings)
+    except PetitionsError as e:
+        _fail(e)
+
+
+@app.command()
 def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
     """How many letters are stored, by text source and status, and the latest intake events."""
     settings = _setup(data_dir, db)

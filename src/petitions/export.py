@@ -25,7 +25,6 @@ def record(letter: Letter, as_of: date) -> dict:
     p = letter.petitioner
     petitioner = {k: getattr(p, k) if p else None for k in PETITIONER_FIELDS}
     petitioner["province_written"] = p.province_written if p else None
-    overdue = bool(letter.deadline and letter.deadline < as_of and letter.status != "resolved")
     return {
         "letter_id": letter.id,
         "source_name": letter.file.source_name,
@@ -47,7 +46,7 @@ def record(letter: Letter, as_of: date) -> dict:
         "duplicate_of": letter.duplicate_of,
         "recurrent": bool(letter.recurrent),
         "deadline": letter.deadline.isoformat() if letter.deadline else None,
-        "overdue": overdue,
+        "overdue": letter.overdue(as_of),
         "status": letter.status,
     }
 
@@ -56,7 +55,7 @@ def records(sessions: sessionmaker, as_of: date) -> Iterator[dict]:
     with sessions() as s:
         stmt = (
             select(Letter)
-            .options(joinedload(Letter.file), joinedload(Letter.petitioner))
+            .options(joinedload(Letter.file), joinedload(Letter.petitioner), joinedload(Letter.case))
             .order_by(Letter.received_on, Letter.created_at, Letter.id)
             .execution_options(yield_per=500)
         )

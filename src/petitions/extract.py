@@ -35,6 +35,8 @@ class Fields:
     letter_date: date | None = None
     addressee: str | None = None
     title: str | None = None
+    collective: bool = False  # signed by many people (đơn tập thể, đông người)
+    relatives: tuple[str, ...] = ()  # whom the writer writes for: "con trai ông X", "thay mặt bố tôi là X"
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -48,15 +50,24 @@ def extract(text: str) -> Fields:
     f.organization = find_organization(text, lines)
     f.name = find_name(text, lines)
     f.address = find_address(text)
+    who = text  # where the petitioner's own details are
+    if client := find_client(text):
+        # A lawyer writes for a client: the client is the petitioner, the firm is not.
+        f.name, start = client
+        who = text[start:]
+        f.organization = None
+        f.address = find_address(who)
     if f.address:
         written = find_province(f.address)
         f.province_written = written
         f.province = provinces.OLD_TO_NEW.get(written) if written else None
-    f.phone = find_phone(text)
-    f.id_number = find_id_number(text)
+    f.phone = find_phone(who[:400] if client else text)
+    f.id_number = find_id_number(who)
     f.letter_date = find_letter_date(lines)
     f.addressee = find_addressee(lines)
     f.title = find_title(lines)
+    f.collective = is_collective(text)
+    f.relatives = find_relatives(text)
     return f
 
 
@@ -66,14 +77,14 @@ _NAME_LABELS = re.compile(
     r"(?:(?:tôi|tui|em|cháu|con)\s+tên(?:\s+là)?|tên\s+(?:tôi|tui|em)\s+là|(?:tui|em|cháu)\s+là|họ\s+và\s+tên|họ\s+tên|tôi\s+là|tôi\s+tên|"
     r"người\s+(?:khiếu\s+nại|tố\s+cáo|kiến\s+nghị|phản\s+ánh|đề\s+nghị|làm\s+đơn|viết\s+đơn|gửi\s+đơn|"
     r"đại\s+diện(?:\s+theo\s+pháp\s+luật)?|đứng\s+đơn)|đại\s+diện(?:\s+hộ\s+gia\s+đình)?\s+là|đại\s+diện\s+đứng\s+đơn|"
-    r"chúng\s+tôi\s+gồm|chúng\s+tôi\s+là)"
+    r"chúng\s+tôi\s+gồm|chúng\s+tôi\s+là|tôi(?=\s+(?-i:[A-ZĐ])))"
     r"\s*(?:\([^)]*\))?\s*[:\-–]?\s*",
     re.IGNORECASE,
 )
 # Case-sensitive on purpose: names are Capitalised ("Lò Văn Sinh"), the words that end
 # them are not ("..., sinh năm 1955").
 _NAME_STOP = re.compile(
-    r"\s*(?:,|;|\(|–|—|\s-\s|\bsinh\b|\bsanh\b|\bSN\b|\bnăm\s+sinh\b|\bCCCD\b|\bCMND\b|\bcccd\b|\bcmnd\b|\bsố\b|\bhiện\b|"
+    r"\s*(?:,|;|\(|–|—|\s-\s|\bsinh\b|\bsanh\b|\bSN\b|\bNS\b|\b[Nn]ăm\s+sinh\b|\bNĂM\s+SINH\b|\bCCCD\b|\bCMND\b|\bcccd\b|\bcmnd\b|\bsố\b|\bhiện\b|"
     r"\btrú\b|\bcư\s+trú\b|\bngụ\b|\bđịa\s+chỉ\b|\bở\b|\blà\b|\bchức\s+vụ\b|\b[Gg]iám\s+đốc\b|\bGIÁM\s+ĐỐC\b|\bdân\s+tộc\b|"
     r"\b[Đđ]iện\s+thoại\b|\bĐT\b|\bSĐT\b|\bnăm\s+nay\b|\bnay\b|\btuổi\b|\bquê\b|\bthôn\b|\bbản\b|\bấp\b|\bxóm\b|\d|"
     r"(?<!\s[A-ZĐ])\.\s|(?<!\s[A-ZĐ])\.$| {2,}|\t|\n|$)"
@@ -395,3 +406,57 @@ def find_title(lines: list[str]) -> str | None:
         if _TITLE.match(line) and line == line.upper() and len(line) < 90:
             return line.strip()
     return None
+
+
+_COLLECTIVE = re.compile(
+    r"đơn\s+tập\s+thể|chúng\s+tôi\s+gồm|chúng\s+tôi\s+(?:là\s+)?(?:\d+|các|những|tập\s+thể)\s+(?:hộ|người|công\s+dân|hộ\s+dân)|"
+    r"(?:các|\d+)\s+hộ\s+(?:dân|gia\s+đình)?\s*(?:có\s+tên|cùng\s+)?ký\s+tên|danh\s+sách\s+(?:các\s+hộ|chữ\s+ký|người\s+ký|hộ\s+dân|\d+\s+hộ)|"
+    r"đại\s+diện\s+(?:cho\s+)?(?:các\s+hộ|bà\s+con|nhân\s+dân|tập\s+thể|\d+\s+hộ|các\s+hộ\s+dân)|(?:cùng|đồng)\s+ký\s+tên",
+    re.IGNORECASE,
+)
+
+
+def is_collective(text: str) -> bool:
+    """Signed by many (đơn đông người): the national report counts these apart."""
+    return _COLLECTIVE.search(text) is not None
+
+
+_LAWYER = re.compile(r"luật\s+sư|công\s+ty\s+luật|văn\s+phòng\s+luật", re.IGNORECASE)
+_CLIENT = re.compile(
+    r"(?:đại\s+diện(?:\s+theo\s+ủy\s+quyền)?\s+(?:của|cho)|thân\s+chủ(?:\s+(?:là|của\s+(?:tôi|chúng\s+tôi)))?|"
+    r"bảo\s+vệ\s+quyền(?:\s+và)?\s+lợi(?:\s+ích)?(?:\s+hợp\s+pháp)?\s+(?:của|cho)|theo\s+ủy\s+quyền\s+của)"
+    r"\s*[:\-–]?\s*(?:ông|bà|anh|chị|cụ)\s+",
+    re.IGNORECASE,
+)
+
+
+def find_client(text: str) -> tuple[str, int] | None:
+    """A lawyer's letter: the client it names, and where the client's details start."""
+    if not _LAWYER.search(text[:2000]):
+        return None
+    for m in _CLIENT.finditer(text):
+        rest = text[m.end() : m.end() + 80]
+        stop = _NAME_STOP.search(rest)
+        if name := clean_name(rest[: stop.start()] if stop else rest):
+            return name, m.start()
+    return None
+
+
+_RELATIVE = re.compile(
+    r"(?:(?:là\s+)?(?:con|cháu|vợ|chồng|em|anh|chị)(?:\s+(?:trai|gái|ruột|dâu|rể|nội|ngoại|cả|út))?(?:\s+của)?|"
+    r"thay\s+mặt(?:\s+cho)?(?:\s+(?:bố|mẹ|cha|ba|má|chồng|vợ|ông|bà)(?:\s+(?:tôi|tui|em))?)?(?:\s+là)?|"
+    r"(?:bố|mẹ|cha|ba|má|chồng|vợ)\s+(?:tôi|tui)\s+là)"
+    r"\s+(?:ông|bà|cụ|anh|chị)\s+",
+    re.IGNORECASE,
+)
+
+
+def find_relatives(text: str) -> tuple[str, ...]:
+    """Names of the people the writer writes for, from the first part of the letter."""
+    found = []
+    for m in _RELATIVE.finditer(text[:1500]):
+        rest = text[m.end() : m.end() + 60]
+        stop = _NAME_STOP.search(rest)
+        if (name := clean_name(rest[: stop.start()] if stop else rest)) and name not in found:
+            found.append(name)
+    return tuple(found[:3])

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from . import analysis, classify, errors, intake, read, routing, tesseract, train
+from . import analysis, cases, classify, deadlines, errors, intake, read, routing, tesseract, train
 from .extract import Fields
 from .settings import Settings
 from .store import File, IntakeEvent, Letter, Page, Petitioner
@@ -54,6 +54,24 @@ class Draft:
     text_source: str
     ocr_confidence: float | None
     prediction: classify.Prediction | None
+    profile: cases.Profile
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The administrator's tables, read once per run and checked before any letter."""
+
+    routing: routing.RoutingTable
+    deadlines: deadlines.DeadlineTable
+    recurrence: cases.Recurrence
+
+    @classmethod
+    def current(cls, settings: Settings) -> Rules:
+        return cls(
+            routing.current(settings),
+            deadlines.current(settings),
+            cases.Recurrence(settings.recurrence_min_letters, settings.recurrence_span_days),
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,7 @@ def read_stage(path: Path, settings: Settings) -> Draft | Failure:
             text_source=result.text_source,
             ocr_confidence=result.ocr_confidence,
             prediction=a.prediction,
+            profile=a.profile,
         )
     except errors.LetterError as e:
         return Failure(e)
@@ -158,9 +177,10 @@ def route_stage(draft: Draft, table: routing.RoutingTable, settings: Settings) -
 
 
 def store_stage(
-    item: intake.InboxItem, sha: str, draft: Draft, decision: routing.Decision, sessions: sessionmaker, settings: Settings
+    item: intake.InboxItem, sha: str, draft: Draft, decision: routing.Decision, rules: Rules, sessions: sessionmaker, settings: Settings
 ) -> Outcome:
-    """Archive the original, then store the letter in one transaction, then free the inbox."""
+    """Archive the original, then store the letter with its case link and deadline in one
+    transaction, then free the inbox."""
     archive_rel = intake.archive(item.path, sha, draft.kind, settings.data_dir)
     lid = letter_id(sha)
     f = draft.fields
@@ -186,10 +206,17 @@ def store_stage(
             )
             s.add_all([file, petitioner])
             s.flush()
+            link = cases.link(s, lid, item.received_on, draft.profile, f.addressee, rules.recurrence)
+            letter_type = p.letter_type if p else None
             letter = Letter(
                 id=lid,
                 file_id=file.id,
                 petitioner_id=petitioner.id,
+                case_id=link.case_id,
+                duplicate_of=link.duplicate_of,
+                recurrent=link.recurrent,
+                collective=f.collective,
+                deadline=rules.deadlines.deadline(letter_type, item.received_on),
                 received_on=item.received_on,
                 pages=len(draft.pages),
                 text_source=draft.text_source,
@@ -199,7 +226,7 @@ def store_stage(
                 letter_date=f.letter_date,
                 addressee=f.addressee,
                 title=f.title,
-                letter_type=p.letter_type if p else None,
+                letter_type=letter_type,
                 type_confidence=round(p.type_confidence, 4) if p else None,
                 topic=p.topic if p else None,
                 topic_confidence=round(p.topic_confidence, 4) if p else None,
@@ -280,7 +307,7 @@ def ingest(
     if received_on is not None:
         items = [i if i.batch else intake.InboxItem(i.path, i.rel, received_on, None) for i in items]
     report = Report(skipped=skipped)
-    table = routing.current(settings)  # read afresh at every run, checked before any letter is routed
+    rules = Rules.current(settings)  # read afresh at every run, checked before any letter is routed
     try:
         train.load_cached(settings.models_dir)
     except errors.PetitionsError as e:
@@ -338,7 +365,7 @@ def ingest(
                     failed[sha] = result.error
                     done(quarantine_stage(item, inbox, result.error, sha, sessions))
                 else:
-                    done(store_stage(item, sha, result, route_stage(result, table, settings), sessions, settings))
+                    done(store_stage(item, sha, result, route_stage(result, rules.routing, settings), rules, sessions, settings))
     except OperationalError as e:
         raise errors.DatabaseUnavailable(f"The database stopped answering: {e.orig}") from None
     finally:

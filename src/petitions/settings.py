@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("petitions-data"), validation_alias="PETITIONS_HOME")
     db_url: str | None = None
     routing_path: Path | None = Field(default=None, validation_alias="PETITIONS_ROUTING")
+    deadlines_path: Path | None = Field(default=None, validation_alias="PETITIONS_DEADLINES")
     # The shipped models; `petitions train --models-dir` can write elsewhere.
     models_dir: Path = Path(__file__).resolve().parents[2] / "models"
 
@@ -40,6 +41,16 @@ class Settings(BaseSettings):
     # From this many letters in a run, their text analysis runs in one worker process per core.
     analysis_pool_min_letters: int = 24
     ocr_low_confidence: float = 70.0
+    # A case is recurrent from the letter that makes it at least this many letters whose
+    # received dates span more than this many days.
+    recurrence_min_letters: int = 3
+    recurrence_span_days: int = 90
+    # Scheduled processing (`petitions serve`): cron expressions in this time zone.
+    timezone: str = "Asia/Ho_Chi_Minh"
+    nightly_cron: str = "0 1 * * *"
+    # Inbox polling during office hours; a plain number means every that many seconds.
+    poll_schedule: str = "*/15 7-17 * * 1-5"
+    inbox: Path | None = None  # the folder `serve` watches
 
     @property
     def archive_dir(self) -> Path:

@@ -7,6 +7,7 @@ in `migrations/versions`, applied at start-up by `open_database`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
+    BigInteger,
+    PrimaryKeyConstraint,
     String,
     Text,
     create_engine,
@@ -33,7 +37,7 @@ from .errors import DatabaseUnavailable
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Checked against the migrations folder by the tests, so that a
 # command on an up-to-date database needs no Alembic import (about a second here).
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 def utcnow() -> datetime:
@@ -71,11 +75,48 @@ class Petitioner(Base):
 
 
 class Case(Base):
+    """All letters of one petitioner about one matter; kept up to date as letters arrive."""
+
     __tablename__ = "cases"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     opened_on: Mapped[date] = mapped_column(Date)
     resolved_on: Mapped[date | None] = mapped_column(Date)
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    first_letter: Mapped[str | None] = mapped_column(String(32))
+    letters: Mapped[int] = mapped_column(Integer, default=0)
+    first_received: Mapped[date | None] = mapped_column(Date)
+    last_received: Mapped[date | None] = mapped_column(Date, index=True)
+    addressees: Mapped[list] = mapped_column(JSON, default=list)  # in order of first appearance
+    recurrent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class IndexProfile(Base):
+    """What case linking compares about one letter (cases.Profile), kept apart from the
+    letter so that a candidate costs one narrow row."""
+
+    __tablename__ = "index_profiles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    letter_id: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    name: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(300))
+    id_number: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(500))
+    relatives: Mapped[str | None] = mapped_column(String(500))
+    features: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IndexKey(Base):
+    """The persisted candidate index: petitioner keys and content LSH bands, hashed."""
+
+    __tablename__ = "index_keys"
+    key: Mapped[int] = mapped_column(BigInteger)
+    profile_id: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (PrimaryKeyConstraint("key", "profile_id"),)
 
 
 class Letter(Base):
@@ -102,12 +143,19 @@ class Letter(Base):
     review_reasons: Mapped[list] = mapped_column(JSON, default=list)
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
     recurrent: Mapped[bool] = mapped_column(Boolean, default=False)
-    deadline: Mapped[date | None] = mapped_column(Date)
+    collective: Mapped[bool] = mapped_column(Boolean, default=False)  # signed by many (đơn đông người)
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), default="received")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    def overdue(self, as_of: date) -> bool:
+        """Past its deadline on `as_of` with nobody having answered: resolved cases never are."""
+        resolved = self.status == "resolved" or (self.case is not None and self.case.resolved_on is not None)
+        return bool(self.deadline and self.deadline < as_of and not resolved)
+
     file: Mapped[File] = relationship()
     petitioner: Mapped[Petitioner | None] = relationship()
+    case: Mapped[Case | None] = relationship()
     page_rows: Mapped[list["Page"]] = relationship(order_by="Page.index", cascade="all, delete-orphan")
 
 
@@ -187,12 +235,41 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    """Bring the schema to the newest migration (a no-op when it is already there).
+
+    Two commands started at once on a new database must not both migrate it: the upgrade
+    runs under a lock (a lock file beside a SQLite database, an advisory lock on
+    PostgreSQL) and the revision is read again once the lock is held."""
     if current_revision(engine) == SCHEMA_HEAD:
         return
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    with _migration_lock(engine):
+        if current_revision(engine) != SCHEMA_HEAD:
+            command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine):
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        import fcntl
+
+        with open(f"{engine.url.database}.migrate-lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(784512)"))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(784512)"))
+                conn.commit()
+    else:
+        yield
 
 
 def open_database(url: str) -> sessionmaker:

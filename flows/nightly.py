@@ -1,0 +1,106 @@
+"""Scheduled processing: the nightly run and inbox polling in office hours.
+
+    nightly (01:00 Asia/Ho_Chi_Minh): ingest the inbox -> recompute cases, recurrence and
+        deadlines -> write the supervisors' report
+    office-hours poll: ingest the inbox, so a batch dropped at 9:00 is routed by 9:15
+
+`petitions serve INBOX` serves both deployments from one long-lived process against a
+running Prefect server, one flow run at a time (README, "Running as a service").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prefect import flow, serve as prefect_serve, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.schedules import Cron, Interval
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.ingest import ingest_flow, summary
+from petitions import cases, deadlines, report
+from petitions.errors import FatalError
+from petitions.settings import Settings, configure
+from petitions.store import open_database
+
+
+@task(name="rescan-cases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def rescan_cases(settings: Settings) -> cases.Rescan:
+    sessions = open_database(settings.database_url)
+    table = deadlines.current(settings)
+    with sessions.begin() as s:
+        return cases.rescan(
+            s, cases.Recurrence(settings.recurrence_min_letters, settings.recurrence_span_days), table.deadline
+        )
+
+
+@task(name="write-report", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def write_report(settings: Settings, as_of: date) -> Path:
+    return report.write(open_database(settings.database_url), as_of, settings.data_dir / "reports" / as_of.isoformat())
+
+
+def _ingest(inbox: str, settings: Settings):
+    runner = ThreadPoolTaskRunner(max_workers=max(2, settings.ocr_workers * 2))
+    return ingest_flow.with_options(task_runner=runner)(inbox, None, str(settings.data_dir), settings.db_url)
+
+
+@flow(name="nightly", log_prints=True)
+def nightly_flow(inbox: str, data_dir: str | None = None, db_url: str | None = None, as_of: date | None = None) -> str:
+    settings = configure(Path(data_dir) if data_dir else None, db_url)
+    day = as_of or datetime.now(ZoneInfo(settings.timezone)).date()
+    ingested = _ingest(inbox, settings)
+    rescan = rescan_cases(settings)
+    page = write_report(settings, day)
+    s = summary(ingested)
+    create_markdown_artifact(
+        key="nightly-summary",
+        markdown=(
+            f"# Nightly run {day.isoformat()}\n\n"
+            f"- letters stored: **{s['stored']}**, already received: {s['duplicate']}, quarantined: **{s['quarantined']}**\n"
+            f"- cases: {rescan.cases}, recurrent: **{rescan.recurrent_cases}**, letters updated: {rescan.letters_changed}\n"
+            f"- report: `{page}`\n"
+        ),
+    )
+    print(f"report written to {page}")
+    return str(page)
+
+
+@flow(name="poll-inbox", log_prints=True)
+def poll_flow(inbox: str, data_dir: str | None = None, db_url: str | None = None) -> dict:
+    settings = configure(Path(data_dir) if data_dir else None, db_url)
+    return summary(_ingest(inbox, settings))
+
+
+def schedule(expr: str, tz: str):
+    """A cron expression, or a plain number of seconds."""
+    if expr.strip().isdigit():
+        return Interval(timedelta(seconds=int(expr)), timezone=tz)
+    return Cron(expr, timezone=tz)
+
+
+def deployments(inbox: Path, settings: Settings) -> list:
+    params = {"inbox": str(inbox), "data_dir": str(settings.data_dir.resolve()), "db_url": settings.db_url}
+    return [
+        nightly_flow.to_deployment(
+            name="nightly", schedules=[schedule(settings.nightly_cron, settings.timezone)], parameters=params,
+            description="Ingest the inbox, recompute cases and deadlines, write the supervisors' report.",
+        ),
+        poll_flow.to_deployment(
+            name="office-hours", schedules=[schedule(settings.poll_schedule, settings.timezone)], parameters=params,
+            description="Pick up new batches during office hours.",
+        ),
+    ]
+
+
+def serve(inbox: Path, settings: Settings) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise FatalError(
+            "Scheduled runs need a running Prefect server: start one with `prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api (README, 'Running as a service')."
+        )
+    prefect_serve(*deployments(inbox, settings), limit=1)
