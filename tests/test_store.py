@@ -21,3 +21,42 @@ def test_new_database_is_migrated_to_head(tmp_path):
     tables = set(inspect(engine).get_table_names())
     assert {"letters", "pages", "petitioners", "files", "cases", "corrections", "intake_events"} <= tables
     open_database(url)  # idempotent
+
+
+def test_a_release_0001_database_is_upgraded_and_its_letters_linked(tmp_path):
+    """A database made by the first release (schema 0001, letters without cases) upgrades
+    in place, and the nightly rescan puts its letters into cases."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from petitions import cases
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0001")
+    letter = (
+        "Kính gửi: UBND xã Yên Lạc\n"
+        "Tôi tên là Trần Văn Bình, điện thoại 0912 345 678.\n"
+        "Con mương thoát nước ở thôn Đông bị lấp từ tháng 8 năm 2024, gây ngập ruộng lúa của 12 hộ, "
+        "nước thải từ xưởng mộc của ông Lại Văn Tư chảy tràn vào ruộng.\n"
+        "Đề nghị xã cho nạo vét, khơi thông con mương và buộc xưởng mộc làm bể lắng."
+    )
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO files VALUES (1, :sha, 10, 'a.txt', 'a.txt', 'archive/a.txt', 'txt', '2025-01-01')"), {"sha": "a" * 64})
+        for i, day in ((1, "2025-01-02"), (2, "2025-06-02")):
+            if i == 2:
+                c.execute(text("INSERT INTO files VALUES (2, :sha, 10, 'b.txt', 'b.txt', 'archive/b.txt', 'txt', '2025-06-01')"), {"sha": "b" * 64})
+            c.execute(
+                text("INSERT INTO letters (id, file_id, received_on, pages, text_source, text, text_normalized, needs_review, "
+                     "review_reasons, recurrent, status, created_at, letter_type) VALUES (:id, :f, :d, 1, 'plain-text', :t, :t, 0, '[]', 0, "
+                     "'routed', :d, 'petition')"),
+                {"id": f"L-{i}", "f": i, "d": day, "t": letter},
+            )
+    sessions = open_database(url)
+    assert current_revision(engine) == SCHEMA_HEAD
+    with sessions.begin() as s:
+        result = cases.rescan(s, cases.Recurrence())
+    assert result.letters_changed >= 2 and result.cases == 1
+    with sessions() as s:
+        rows = s.execute(text("SELECT id, case_id, duplicate_of FROM letters ORDER BY id")).all()
+    assert rows[0].case_id == rows[1].case_id and rows[1].duplicate_of == "L-1"

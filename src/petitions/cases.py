@@ -438,6 +438,7 @@ def rescan(s: Session, rule: Recurrence, deadline_of=None) -> Rescan:
     from the letters themselves, in received order: the nightly pass that keeps them
     right after late letters, moved letters and edited tables."""
     changed = n_cases = n_recurrent = 0
+    changed += link_unlinked(s, rule)
     rows = s.execute(
         select(Letter.id, Letter.case_id, Letter.received_on, Letter.addressee, Letter.letter_type, Letter.status)
         .where(Letter.case_id.is_not(None))
@@ -471,6 +472,19 @@ def rescan(s: Session, rule: Recurrence, deadline_of=None) -> Rescan:
             s.execute(update(Letter).where(Letter.id == u["id"]).values({k: v for k, v in u.items() if k != "id"}))
             changed += 1
     return Rescan(n_cases, changed, n_recurrent)
+
+
+def link_unlinked(s: Session, rule: Recurrence) -> int:
+    """Link letters stored before case linking existed (a database from release 0.1)."""
+    from .extract import extract
+
+    n = 0
+    for letter in s.scalars(select(Letter).where(Letter.case_id.is_(None)).order_by(Letter.received_on, Letter.created_at)):
+        fields = extract(letter.text)
+        got = link(s, letter.id, letter.received_on, profile(letter.text, fields), letter.addressee, rule)
+        letter.case_id, letter.duplicate_of, letter.recurrent = got.case_id, got.duplicate_of, got.recurrent
+        n += 1
+    return n
 
 
 def resolve(s: Session, case_id: str, on: date, note: str, by: str) -> int:

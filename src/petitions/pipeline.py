@@ -3,8 +3,8 @@
     scan the inbox -> for each file: hash, skip what is already stored ->
     read pages (text layer or OCR, in parallel) -> clean text -> extract fields ->
     classify type and topic -> route by the table, or queue for review ->
-    archive the original, store the letter in one transaction -> remove it from the inbox
-    (or quarantine it with a reason) -> report.
+    archive the original, store the letter with its case link and legal deadline in one
+    transaction -> remove it from the inbox (or quarantine it with a reason) -> report.
 
 Reading runs in parallel (it is where the time goes); storing runs in inbox order, one
 letter per transaction, so a crash at any point loses nothing and a rerun stores nothing
