@@ -241,6 +241,75 @@ def serve(
 
 
 @app.command()
+def review(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1: this machine only).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default 8765).")] = None,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """The supervisors' web app: review queue, letters beside their scans, corrections, audit."""
+    settings = _setup(data_dir, db)
+    from .review.app import serve as serve_app
+
+    try:
+        serve_app(settings, host or settings.review_host, port or settings.review_port)
+    except PetitionsError as e:
+        _fail(e)
+
+
+users_app = typer.Typer(no_args_is_help=True, help="Accounts of the review web app.")
+app.add_typer(users_app, name="users")
+
+
+class Role(str, Enum):
+    clerk = "clerk"
+    supervisor = "supervisor"
+    admin = "admin"
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[Role, typer.Option("--role", help="clerk: reads; supervisor: corrects and resolves; admin: users and routing.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Add an account (or reset its password and role)."""
+    settings = _setup(data_dir, db)
+    from .review import auth
+    from .store import open_database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Mật khẩu / password", hide_input=True, confirmation_prompt=True)
+    try:
+        sessions = open_database(settings.database_url)
+        with sessions.begin() as s:
+            auth.add_user(s, name, role.value, password)
+    except PetitionsError as e:
+        _fail(e)
+    console.print(f"Tài khoản / account {name} ({role.value}) saved.")
+
+
+@users_app.command("list")
+def users_list(db: DbOpt = None, data_dir: DataOpt = None) -> None:
+    settings = _setup(data_dir, db)
+    from sqlalchemy import select
+
+    from .store import User, open_database
+
+    try:
+        sessions = open_database(settings.database_url)
+    except PetitionsError as e:
+        _fail(e)
+    with sessions() as s:
+        for u in s.scalars(select(User).order_by(User.name)):
+            console.print(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}")
+
+
+@app.command()
 def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
     """How many letters are stored, by text source and status, and the latest intake events."""
     settings = _setup(data_dir, db)

@@ -325,3 +325,32 @@ def _ocr(image: Image.Image, index: int, dpi: float | None, settings: Settings) 
     cleaned = clean_page(image, dpi, target_dpi=settings.ocr_dpi)
     result = tesseract.ocr_image(cleaned, lang=settings.ocr_lang, psm=3, timeout=settings.ocr_timeout_s)
     return PageText(index, "ocr", result.text, result.confidence, result.words)
+
+
+def page_image(path: Path, kind: str, index: int, settings: Settings, width: int = 1100) -> Image.Image:
+    """Page `index` of an archived letter as an image `width` pixels wide, for a person to
+    read beside the extracted text (the review app). Raises IndexError past the last page."""
+    if kind == "pdf":
+        with _PDFIUM_LOCK:
+            doc = _open_pdfium(path)
+            try:
+                if not 0 <= index < len(doc):
+                    raise IndexError(index)
+                page = doc[index]
+                w, _ = page.get_size()
+                image = page.render(scale=width / w).to_pil()
+                page.close()
+            finally:
+                doc.close()
+        return image
+    img = _open_image(path, settings)
+    try:
+        if not 0 <= index < getattr(img, "n_frames", 1):
+            raise IndexError(index)
+        img.seek(index)
+        _check_size(img, settings)
+        frame = img.convert("L" if img.mode in ("1", "L", "I;16") else "RGB")
+    finally:
+        img.close()
+    frame.thumbnail((width, width * 3))
+    return frame

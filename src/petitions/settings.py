@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     # Inbox polling during office hours; a plain number means every that many seconds.
     poll_schedule: str = "*/15 7-17 * * 1-5"
     inbox: Path | None = None  # the folder `serve` watches
+    # Review web app (`petitions review`): localhost only unless the administrator opens it.
+    review_host: str = "127.0.0.1"
+    review_port: int = 8765
+    session_hours: float = 8.0
+    login_max_failures: int = 5  # per user name within the window, then refused until it passes
+    login_window_minutes: int = 15
+    # Retraining with corrections: a candidate is promoted only if no figure drops by more
+    # than `retrain_margin`; the newest `retrain_eval_share` of corrected letters are kept out
+    # of its training to test it; corrected letters count `retrain_correction_weight` times.
+    retrain_margin: float = 0.01
+    retrain_eval_share: float = 0.3
+    retrain_correction_weight: int = 3
 
     @property
     def archive_dir(self) -> Path:
