@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 UV := python3 -m uv
 UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
-# Debian packages the product and its tests need.
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie fonts-liberation2 fonts-dejavu-core
+# Debian packages the product and its tests need (chromium: the review app's browser tests).
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie fonts-liberation2 fonts-dejavu-core chromium
 
 .PHONY: install system-packages python-env demo test test-fast bench clean
 
