@@ -226,3 +226,29 @@ def test_no_personal_data_in_logs(client, office, caplog):
     assert name and name not in logged
     assert not idn or idn not in logged
     assert "corrected by user" in logged  # the app does log what happened, by ids
+
+
+def test_a_supervisor_splits_a_letter_into_a_new_case_and_moves_it_back(client, office):
+    settings, sessions, lid = office
+    with sessions() as s:
+        old_case = s.get(Letter, lid).case_id
+        others = [l.id for l in s.scalars(select(Letter).where(Letter.case_id == old_case, Letter.id != lid))]
+    assert others, "the three copies of one sample letter share a case"
+    login(client, "sup")
+    token = csrf_of(client, f"/letters/{lid}")
+    r = client.post(f"/letters/{lid}/move", data={"case_id": "", "csrf": token}, follow_redirects=False)
+    assert r.status_code == 303
+    with sessions() as s:
+        letter = s.get(Letter, lid)
+        new_case = letter.case_id
+        assert new_case != old_case and letter.duplicate_of is None
+        first = s.get(Letter, others[0])
+        assert first.case_id == old_case
+        moved = s.scalar(select(Correction).where(Correction.letter_id == lid, Correction.field == "case_id"))
+        assert (moved.before, moved.after, moved.user) == (old_case, new_case, "sup")
+    r = client.post(f"/letters/{lid}/move", data={"case_id": old_case, "csrf": token}, follow_redirects=False)
+    assert r.status_code == 303
+    with sessions() as s:
+        assert s.get(Letter, lid).case_id == old_case
+    bad = client.post(f"/letters/{lid}/move", data={"case_id": "../../etc", "csrf": token}, follow_redirects=False)
+    assert bad.status_code == 303 and "error=" in bad.headers["location"]

@@ -4,8 +4,8 @@ the corrected value, which is what the export shows."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -97,8 +97,8 @@ def move(s: Session, letter: Letter, target: str | None, user: str, tables: Tabl
     old = letter.case_id
     if target is None:
         target = "C-" + letter.id.removeprefix("L-")
-        if target == old or s.get(Case, target) is not None and target != old:
-            target = f"C-{letter.id.removeprefix('L-')[:12]}{date.today():%m%d}"
+        while target == old or s.get(Case, target) is not None:  # its own id is taken: a fresh one
+            target = "C-" + secrets.token_hex(8)
         s.add(Case(id=target, opened_on=letter.received_on, first_letter=letter.id, letters=0,
                    first_received=letter.received_on, addressees=[]))
         s.flush()
