@@ -1,4 +1,7 @@
-"""Shared fixtures: real scans rendered from the sample letters, a real SQLite file."""
+"""Shared fixtures: real scans rendered from the sample letters, a real database.
+
+The database is a SQLite file per test; with PETITIONS_TEST_DB=postgresql (the second
+pass of `make test`) it is a new database per test on a throw-away PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -19,6 +22,29 @@ from petitions.settings import Settings  # noqa: E402
 from petitions.store import open_database  # noqa: E402
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+ON_POSTGRES = os.environ.get("PETITIONS_TEST_DB") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    if not ON_POSTGRES:
+        yield None
+        return
+    import pg
+
+    server = pg.Server(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def new_db_url(pg_server):
+    """A fresh database URL (PostgreSQL), or None: the SQLite file in the data directory."""
+    return pg_server.new_database if pg_server else (lambda: None)
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL (throw-away server)' if ON_POSTGRES else 'SQLite'}"
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +81,16 @@ def scans(tmp_path_factory, letters) -> dict[str, Path]:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", settle_seconds=2.0)
+def settings(tmp_path, new_db_url) -> Settings:
+    return Settings(data_dir=tmp_path / "data", settle_seconds=2.0, db_url=new_db_url())
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a `petitions` command on this test's data directory and database."""
+    env = dict(os.environ, PETITIONS_HOME=str(settings.data_dir), **extra)
+    if settings.db_url:
+        env["PETITIONS_DB_URL"] = settings.db_url
+    return env
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import drop
+from conftest import cli_env, drop
 from petitions import cases, export, report
 from petitions.pipeline import ingest
 from petitions.store import Case, Letter
@@ -82,7 +82,7 @@ def test_deadlines_are_counted_per_type(linked):
 
 
 def test_resolve_closes_a_case_and_nothing_in_it_is_overdue(linked, settings):
-    env = dict(os.environ, PETITIONS_HOME=str(settings.data_dir))
+    env = cli_env(settings)
     cli = [sys.executable, "-m", "petitions.cli"]
     case = linked["K1-002"]["case_id"]
     done = subprocess.run(cli + ["resolve", case, "--on", "2023-09-01", "--note", "QĐ 77/QĐ-UBND"], env=env,

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import drop, inbox_files
+from conftest import cli_env, drop, inbox_files
 
 CONTRACT_FIELDS = {
     "letter_id", "source_name", "sha256", "received_on", "pages", "text_source", "ocr_confidence", "text",
@@ -20,23 +20,23 @@ CONTRACT_FIELDS = {
 }
 
 
-def petitions(*args: str, data_dir, env_extra: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PETITIONS_HOME=str(data_dir), COLUMNS="160", **(env_extra or {}))
+def petitions(*args: str, settings, env_extra: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = cli_env(settings, COLUMNS="160", **(env_extra or {}))
     return subprocess.run([sys.executable, "-m", "petitions.cli", *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_ingest_export_status(tmp_path, inbox, scans):
+def test_ingest_export_status(settings, tmp_path, inbox, scans):
     data = tmp_path / "data"
     drop(scans["text-pdf"], inbox, "2024-05-14_sang/don.pdf")
     drop(scans["txt"], inbox, "thu.txt")
     drop(b"", inbox, "2024-05-14_sang/rong.pdf")
-    r = petitions("ingest", str(inbox), "--engine", "local", "--received-on", "2024-06-02", data_dir=data)
+    r = petitions("ingest", str(inbox), "--engine", "local", "--received-on", "2024-06-02", settings=settings)
     assert r.returncode == 0, r.stderr
     assert "2 stored, 0 already received, 1 quarantined" in " ".join(r.stdout.split())
     assert "Traceback" not in r.stdout + r.stderr
     assert inbox_files(inbox) == ["_quarantine/2024-05-14_sang__rong.pdf", "_quarantine/2024-05-14_sang__rong.pdf.error.txt"]
 
-    out = petitions("export", "--format", "jsonl", data_dir=data)
+    out = petitions("export", "--format", "jsonl", settings=settings)
     assert out.returncode == 0, out.stderr
     recs = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(recs) == 2
@@ -59,16 +59,16 @@ def test_ingest_export_status(tmp_path, inbox, scans):
     # S-10 asks for a land-use certificate: a land petition
     assert (by_name["don.pdf"]["letter_type"], by_name["don.pdf"]["topic"]) == ("petition", "land")
 
-    c = petitions("export", "--format", "csv", data_dir=data)
+    c = petitions("export", "--format", "csv", settings=settings)
     rows = list(csv.DictReader(io.StringIO(c.stdout)))
     assert len(rows) == 2 and rows[0]["letter_id"].startswith("L-") and "petitioner_name" in rows[0]
 
-    s = petitions("status", data_dir=data)
+    s = petitions("status", settings=settings)
     assert s.returncode == 0 and "2 letters" in s.stdout
 
 
-def test_classify_one_letter(tmp_path, scans):
-    r = petitions("classify", str(scans["text-pdf"]), data_dir=tmp_path)
+def test_classify_one_letter(settings, tmp_path, scans):
+    r = petitions("classify", str(scans["text-pdf"]), settings=settings)
     assert r.returncode == 0, r.stderr
     out = " ".join(r.stdout.split())
     assert "letter_type petition" in out and "topic land" in out and "weighed by" in out
@@ -77,41 +77,41 @@ def test_classify_one_letter(tmp_path, scans):
     assert "letter_type denunciation" in " ".join(r.stdout.split())
 
 
-def test_evaluate_json(tmp_path):
+def test_evaluate_json(settings, tmp_path):
     from petitions import train
 
     held = [r for r in train.corpus() if train.is_heldout(r)][:30]
     corpus = tmp_path / "c.jsonl"
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in held), encoding="utf-8")
-    r = petitions("evaluate", str(corpus), "--json", data_dir=tmp_path)
+    r = petitions("evaluate", str(corpus), "--json", settings=settings)
     assert r.returncode == 0, r.stderr
     figures = json.loads(r.stdout)
     assert figures["n"] == 30 and 0.8 <= figures["type_accuracy"] <= 1 and "topic_confusion" in figures
 
 
-def test_bad_arguments_are_usage_errors(tmp_path):
-    r = petitions("ingest", str(tmp_path / "nowhere"), "--engine", "local", data_dir=tmp_path)
+def test_bad_arguments_are_usage_errors(settings, tmp_path):
+    r = petitions("ingest", str(tmp_path / "nowhere"), "--engine", "local", settings=settings)
     assert r.returncode == 2 and "not a folder" in r.stderr
-    r = petitions("export", "--as-of", "26/11/2026", data_dir=tmp_path)
+    r = petitions("export", "--as-of", "26/11/2026", settings=settings)
     assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr
 
 
-def test_unreachable_database_is_a_clear_error_and_nothing_leaves_the_inbox(tmp_path, inbox, scans):
+def test_unreachable_database_is_a_clear_error_and_nothing_leaves_the_inbox(settings, tmp_path, inbox, scans):
     drop(scans["txt"], inbox, "thu.txt")
-    r = petitions("ingest", str(inbox), "--engine", "local", "--db", "postgresql+psycopg://u:p@127.0.0.1:1/none", data_dir=tmp_path)
+    r = petitions("ingest", str(inbox), "--engine", "local", "--db", "postgresql+psycopg://u:p@127.0.0.1:1/none", settings=settings)
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
     assert inbox_files(inbox) == ["thu.txt"]
 
 
-def test_ingest_as_a_prefect_flow(tmp_path, inbox, scans):
+def test_ingest_as_a_prefect_flow(settings, tmp_path, inbox, scans):
     """The default engine: a real Prefect flow run (temporary server), one task per letter."""
     data = tmp_path / "data"
     drop(scans["txt"], inbox, "2024-05-14/thu.txt")
     drop(scans["png"], inbox, "2024-05-14/scan.png")
     prefect_home = tmp_path / "prefect"
     r = petitions(
-        "ingest", str(inbox), data_dir=data,
+        "ingest", str(inbox), settings=settings,
         env_extra={"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
         timeout=400,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from conftest import drop, inbox_files
+from conftest import cli_env, drop, inbox_files
 from petitions import intake
 from petitions.pipeline import ingest
 from petitions.store import File, IntakeEvent, Letter
@@ -112,22 +112,20 @@ def test_crash_mid_batch_then_rerun_stores_everything_exactly_once(tmp_path, inb
     names = ["png", "jpeg", "tiff", "image-pdf", "rescan", "tiff-2"]
     for n in names:
         drop(scans[n], inbox, f"2024-05-14/{n}{scans[n].suffix}")
-    env = dict(os.environ, PETITIONS_HOME=str(settings.data_dir), PETITIONS_SETTLE_SECONDS="1")
+    env = cli_env(settings, PETITIONS_SETTLE_SECONDS="1")
     cmd = [sys.executable, "-m", "petitions.cli", "ingest", str(inbox), "--engine", "local"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from petitions.store import open_database
 
-    db = settings.data_dir / "petitions.sqlite3"
     deadline = time.time() + 120
     stored = 0
     while time.time() < deadline and proc.poll() is None:
-        if db.exists():
-            try:
-                stored = count(open_database(settings.database_url), Letter)
-            except Exception:
-                stored = 0
-            if stored >= 1:
-                break
+        try:
+            stored = count(open_database(settings.database_url), Letter)
+        except Exception:  # not created yet
+            stored = 0
+        if stored >= 1:
+            break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -142,7 +140,7 @@ def test_crash_mid_batch_then_rerun_stores_everything_exactly_once(tmp_path, inb
     assert len(archived) == len(names) and not any(".tmp" in p.name for p in archived)
 
 
-def test_analysis_in_worker_processes_gives_the_same_letters(tmp_path, scans):
+def test_analysis_in_worker_processes_gives_the_same_letters(tmp_path, scans, new_db_url):
     """Large batches analyse text in one process per core; the result must not change."""
     from petitions.settings import Settings
     from petitions.store import open_database
@@ -152,7 +150,8 @@ def test_analysis_in_worker_processes_gives_the_same_letters(tmp_path, scans):
         inbox = tmp_path / f"inbox{min_letters}"
         for n in ["text-pdf", "txt"]:
             drop(scans[n], inbox, f"2024-05-14/{n}{scans[n].suffix}")
-        s = Settings(data_dir=tmp_path / f"data{min_letters}", analysis_pool_min_letters=min_letters, ocr_workers=2)
+        s = Settings(data_dir=tmp_path / f"data{min_letters}", analysis_pool_min_letters=min_letters, ocr_workers=2,
+                     db_url=new_db_url())
         sessions = open_database(s.database_url)
         assert ingest(inbox, settings=s, sessions=sessions).count("stored") == 2
         with sessions() as db:

@@ -31,11 +31,11 @@ PASSWORDS = {"admin": "admin-password-1", "sup": "supervisor-pass-1", "clerk": "
 
 
 @pytest.fixture(scope="module")
-def office(tmp_path_factory, scans):
+def office(tmp_path_factory, scans, new_db_url):
     """An office database with three real letters (a scanned PNG, a PDF and a .txt), one of
     them waiting for a supervisor, and one account per role."""
     root = tmp_path_factory.mktemp("office")
-    settings = Settings(data_dir=root / "data", settle_seconds=1.0)
+    settings = Settings(data_dir=root / "data", settle_seconds=1.0, db_url=new_db_url())
     sessions = open_database(settings.database_url)
     inbox = root / "inbox"
     for name in ("png", "image-pdf", "txt"):

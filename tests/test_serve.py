@@ -70,16 +70,18 @@ def prefect_server(tmp_path_factory):
         proc.wait(30)
 
 
-def test_serve_schedules_the_nightly_run_and_polls_the_inbox(prefect_server, tmp_path, scans):
+def test_serve_schedules_the_nightly_run_and_polls_the_inbox(prefect_server, tmp_path, scans, new_db_url):
     api = prefect_server
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     data = tmp_path / "data"
+    db_url = new_db_url() or f"sqlite:///{data / 'petitions.sqlite3'}"
     env = dict(
         os.environ,
         PREFECT_API_URL=api,
         PREFECT_HOME=str(tmp_path / "prefect-client"),
         PETITIONS_HOME=str(data),
+        PETITIONS_DB_URL=db_url,
         PETITIONS_POLL_SCHEDULE="20",  # seconds, instead of every 15 minutes in office hours
         PETITIONS_SETTLE_SECONDS="1",
     )
@@ -114,10 +116,9 @@ def test_serve_schedules_the_nightly_run_and_polls_the_inbox(prefect_server, tmp
         drop(scans["txt"], inbox, "2026-11-27_sang/letter.txt")
 
         def stored():
-            db = data / "petitions.sqlite3"
-            if not db.exists():
+            if db_url.startswith("sqlite") and not (data / "petitions.sqlite3").exists():
                 return False
-            with open_database(f"sqlite:///{db}")() as s:
+            with open_database(db_url)() as s:
                 return s.scalar(select(func.count()).select_from(Letter)) == 1
 
         wait_for("the polling run to store the letter", stored, 240, [proc])

@@ -8,6 +8,7 @@ archived; a file that cannot be processed is moved to `_quarantine/` beside a
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -104,6 +105,33 @@ def _looks_like_file(name: str) -> bool:
     return Path(name).suffix.lower() in {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".txt"}
 
 
+def claim(path: Path) -> int | None:
+    """Hold a file for this run: an exclusive lock on it, which the kernel drops if the
+    process dies, so a crashed run never leaves a file held. Returns the descriptor to pass
+    to `release`, or None when another run holds the file or it has already left the inbox
+    (two ingests on one inbox never process a file twice). Links are not followed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError:  # a link (ELOOP) or unreadable: nothing to lock, it goes to quarantine
+        return -1
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except (BlockingIOError, FileNotFoundError):
+        same = False
+    if not same:  # held by another run, or stored and removed by it while we waited
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fd: int | None) -> None:
+    if fd is not None and fd >= 0:
+        os.close(fd)
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -134,6 +162,26 @@ def archive(path: Path, sha: str, kind: str, data_dir: Path) -> str:
     return rel.as_posix()
 
 
+def clean_stale_temp(archive_dir: Path) -> None:
+    """Remove half-copied archive files left by a run that was killed (its pid is gone)."""
+    if not archive_dir.is_dir():
+        return
+    for tmp in archive_dir.glob("*/*.tmp*"):
+        pid = tmp.name.rpartition(".tmp")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_from_inbox(item: InboxItem) -> None:
     item.path.unlink(missing_ok=True)
     _prune_empty(item.path.parent, item.path.parents[len(Path(item.rel).parts) - 1])
@@ -143,7 +191,7 @@ def quarantine(item: InboxItem, inbox: Path, error: LetterError) -> Path:
     """Move the file (or folder, or link) to _quarantine/ beside a note saying why."""
     qdir = inbox / QUARANTINE
     qdir.mkdir(exist_ok=True)
-    flat = item.rel.replace("/", "__")
+    flat = _fit(item.rel.replace("/", "__"))
     dest = qdir / flat
     n = 1
     while dest.exists() or dest.is_symlink():
@@ -155,9 +203,26 @@ def quarantine(item: InboxItem, inbox: Path, error: LetterError) -> Path:
     tmp = note.with_name(note.name + ".tmp")
     tmp.write_text(header + error.explain(), encoding="utf-8")
     os.replace(tmp, note)
-    os.replace(item.path, dest)  # same filesystem: a rename, never a copy-then-delete
+    try:
+        os.replace(item.path, dest)  # same filesystem: a rename, never a copy-then-delete
+    except FileNotFoundError:  # another run set it aside first
+        note.unlink(missing_ok=True)
+        return dest
     _prune_empty(item.path.parent, item.path.parents[len(Path(item.rel).parts) - 1])
     return dest
+
+
+def _fit(name: str, limit: int = 200) -> str:
+    """A name that still fits the file system's 255 bytes once "(2)" and ".error.txt" are
+    added: a long one is cut, keeping its extension and a short hash that tells it apart."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 8:
+        stem, ext = name, ""
+    tag = "~" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    room = limit - len(tag.encode()) - len(ext.encode()) - 1
+    return stem.encode()[:room].decode(errors="ignore") + tag + (f".{ext}" if ext else "")
 
 
 def _prune_empty(folder: Path, inbox: Path) -> None:
