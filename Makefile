@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 UV := python3 -m uv
 UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
-# Debian packages the product and its tests need (chromium: the review app's browser tests).
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie fonts-liberation2 fonts-dejavu-core chromium
+# Debian packages the product and its tests need (chromium: the review app's browser tests;
+# postgresql: the second test pass, on a throw-away server the tests start themselves).
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie fonts-liberation2 fonts-dejavu-core chromium postgresql
 
 .PHONY: install system-packages python-env demo test test-fast bench clean
 
@@ -38,8 +39,19 @@ demo: install
 	$(VENV)/bin/petitions ingest demo-inbox
 	$(VENV)/bin/petitions status
 
+# Tests that never touch the database (or, for Dask, whose database side the others cover)
+# run once, in the SQLite pass.
+NO_DB_TESTS := tests/test_read.py tests/test_text.py tests/test_extract.py tests/test_classify.py tests/test_routing.py \
+	tests/test_deadlines.py tests/test_dask.py
+
 test: install
 	$(VENV)/bin/pytest -q
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "== the same suite on PostgreSQL =="; \
+	  PETITIONS_TEST_DB=postgresql $(VENV)/bin/pytest -q $(addprefix --ignore=,$(NO_DB_TESTS)); \
+	else \
+	  echo "!!!!! PostgreSQL is not installed: the PostgreSQL pass is SKIPPED. Install it with: apt-get install postgresql !!!!!"; \
+	fi
 
 test-fast: install
 	$(VENV)/bin/pytest -q -m "not slow"

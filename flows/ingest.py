@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from collections.abc import Callable
 
-from petitions import pipeline
+from petitions import pipeline, registry
 from petitions.settings import Settings, configure
 from petitions.store import open_database
 
@@ -38,6 +38,8 @@ def ingest_flow(
 ) -> pipeline.Report:
     settings = configure(Path(data_dir) if data_dir else None, db_url)
     sessions = open_database(settings.database_url)
+    # The registry's active model, for the read tasks too (they get these settings).
+    settings = settings.model_copy(update={"models_dir": registry.active_dir(sessions, settings)})
     report = pipeline.ingest(
         Path(inbox),
         settings=settings,
@@ -78,6 +80,20 @@ def publish(report: pipeline.Report) -> None:
     )
 
 
+def task_runner(settings: Settings):
+    """Threads on this machine, bounded to its cores; or, with PETITIONS_DASK_ADDRESS, a Dask
+    cluster that spreads the letters over several machines ("local": a cluster of worker
+    processes on this one)."""
+    if not settings.dask_address:
+        return ThreadPoolTaskRunner(max_workers=max(2, settings.ocr_workers * 2))
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address == "local":
+        return DaskTaskRunner(cluster_kwargs={"n_workers": settings.ocr_workers, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(address=settings.dask_address)
+
+
 def run(
     inbox: Path,
     settings: Settings,
@@ -86,7 +102,7 @@ def run(
     on_outcome: Callable[[pipeline.Outcome], None] | None = None,
 ) -> pipeline.Report:
     """Run the flow in this process with a task runner bounded to the machine's cores."""
-    runner = ThreadPoolTaskRunner(max_workers=max(2, settings.ocr_workers * 2))
+    runner = task_runner(settings)
     _HOOKS.update({k: v for k, v in (("on_planned", on_planned), ("on_outcome", on_outcome)) if v})
     try:
         return ingest_flow.with_options(task_runner=runner)(

@@ -1,7 +1,8 @@
 """Scheduled processing: the nightly run and inbox polling in office hours.
 
     nightly (01:00 Asia/Ho_Chi_Minh): ingest the inbox -> recompute cases, recurrence and
-        deadlines -> write the supervisors' report
+        deadlines -> retrain with new corrections (promoted only past the guard) -> write
+        the supervisors' report
     office-hours poll: ingest the inbox, so a batch dropped at 9:00 is routed by 9:15
 
 `petitions serve INBOX` serves both deployments from one long-lived process against a
@@ -21,7 +22,7 @@ from prefect.schedules import Cron, Interval
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest_flow, summary
-from petitions import cases, deadlines, report
+from petitions import cases, deadlines, registry, report
 from petitions.errors import FatalError
 from petitions.settings import Settings, configure
 from petitions.store import open_database
@@ -35,6 +36,26 @@ def rescan_cases(settings: Settings) -> cases.Rescan:
         return cases.rescan(
             s, cases.Recurrence(settings.recurrence_min_letters, settings.recurrence_span_days), table.deadline
         )
+
+
+@task(name="retrain-if-corrected", cache_policy=NO_CACHE)
+def retrain_if_corrected(settings: Settings) -> tuple[int, registry.Decision | None]:
+    """Retrain with the supervisors' corrections when some were made since the latest
+    model was trained; the guard decides whether the candidate replaces the active model."""
+    sessions = open_database(settings.database_url)
+    new = registry.corrections_since_latest_model(sessions, settings)
+    return new, (registry.retrain(sessions, settings) if new else None)
+
+
+def _retrain_markdown(state) -> str:
+    if state.is_failed():
+        return f"- model: retraining failed ({state.message}); the active model is unchanged\n"
+    new, decision = state.result()
+    if decision is None:
+        return "- model: no corrections since the latest model; unchanged\n"
+    verdict = "**promoted**" if decision.promoted else "**not promoted**"
+    return f"- model: {new} new corrections, candidate {verdict}: {decision.summary()}\n\n" + (
+        decision.markdown() if decision.candidate else "")
 
 
 @task(name="write-report", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
@@ -53,6 +74,7 @@ def nightly_flow(inbox: str, data_dir: str | None = None, db_url: str | None = N
     day = as_of or datetime.now(ZoneInfo(settings.timezone)).date()
     ingested = _ingest(inbox, settings)
     rescan = rescan_cases(settings)
+    retrained = retrain_if_corrected(settings, return_state=True)  # a failure here must not stop the report
     page = write_report(settings, day)
     s = summary(ingested)
     create_markdown_artifact(
@@ -62,6 +84,7 @@ def nightly_flow(inbox: str, data_dir: str | None = None, db_url: str | None = N
             f"- letters stored: **{s['stored']}**, already received: {s['duplicate']}, quarantined: **{s['quarantined']}**\n"
             f"- cases: {rescan.cases}, recurrent: **{rescan.recurrent_cases}**, letters updated: {rescan.letters_changed}\n"
             f"- report: `{page}`\n"
+            + _retrain_markdown(retrained)
         ),
     )
     print(f"report written to {page}")

@@ -141,3 +141,62 @@ def test_serve_schedules_the_nightly_run_and_polls_the_inbox(prefect_server, tmp
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def test_two_prefect_workers_share_one_inbox(prefect_server, tmp_path, scans, letters, new_db_url):
+    """A process work pool, two `prefect worker start` processes (two machines in an office),
+    two ingest runs at once on one inbox, database and archive: each file stored once."""
+    api = prefect_server
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    db_url = new_db_url() or f"sqlite:///{data / 'petitions.sqlite3'}"
+    names = []
+    for n in ("png", "jpeg", "tiff", "txt"):
+        names.append(f"2024-05-14/{n}{scans[n].suffix}")
+        drop(scans[n], inbox, names[-1])
+    for i, sid in enumerate(["S-01", "S-02", "S-03", "S-04"]):
+        names.append(f"2024-05-15/thu-{i}.txt")
+        drop(letters[sid]["text"].encode(), inbox, names[-1])
+    open_database(db_url)
+    env = dict(os.environ, PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "prefect-client"),
+               PETITIONS_SETTLE_SECONDS="0", PETITIONS_OCR_WORKERS="1")
+    pool = "office-test"
+    subprocess.run([str(BIN / "prefect"), "work-pool", "create", pool, "--type", "process"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "flows.workers", pool], env=env, check=True, capture_output=True, timeout=180,
+                   cwd=Path(__file__).resolve().parents[1])
+    logs = [(tmp_path / f"worker{i}.log").open("w") for i in range(2)]
+    workers = [subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", f"machine-{i}"],
+                                env=env, stdout=logs[i], stderr=subprocess.STDOUT) for i in range(2)]
+    try:
+        deps = httpx.post(f"{api}/deployments/filter", json={"deployments": {"name": {"any_": ["ingest"]}}}, timeout=5).json()
+        dep = next(d for d in deps if d["work_pool_name"] == pool)
+        params = {"inbox": str(inbox), "data_dir": str(data), "db_url": db_url}
+        runs = [httpx.post(f"{api}/deployments/{dep['id']}/create_flow_run", json={"parameters": params}, timeout=10).json()["id"]
+                for _ in range(2)]
+
+        def finished():
+            got = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": runs}}}, timeout=5).json()
+            states = [r["state_type"] for r in got]
+            assert not {"FAILED", "CRASHED"} & set(states), states
+            return states if states.count("COMPLETED") == 2 else None
+
+        wait_for("both flow runs", finished, 420, workers)
+        got = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"id": {"any_": runs}}}, timeout=5).json()
+        assert {r["state_type"] for r in got} == {"COMPLETED"}
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        for f in logs:
+            f.close()
+    from petitions.store import File, IntakeEvent
+
+    with open_database(db_url)() as s:
+        stored = [e.source_path for e in s.scalars(select(IntakeEvent).where(IntakeEvent.outcome == "stored"))]
+        assert sorted(stored) == sorted(names)
+        assert s.scalar(select(func.count()).select_from(File)) == len(names)
+    assert not [p for p in inbox.rglob("*") if p.is_file()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
@@ -23,17 +24,20 @@ def test_new_database_is_migrated_to_head(tmp_path):
     open_database(url)  # idempotent
 
 
-def test_a_release_0001_database_is_upgraded_and_its_letters_linked(tmp_path):
-    """A database made by the first release (schema 0001, letters without cases) upgrades
-    in place, and the nightly rescan puts its letters into cases."""
+@pytest.mark.parametrize("release", ["0001", "0002"])
+def test_a_database_of_every_earlier_release_is_upgraded(release, tmp_path, new_db_url):
+    """A database made by an earlier release (its schema, letters without cases) upgrades
+    in place, on SQLite and PostgreSQL alike, and the nightly rescan links its letters."""
+    from datetime import date, datetime, timezone
+
     from alembic import command
     from sqlalchemy import text
 
     from petitions import cases
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    url = new_db_url() or f"sqlite:///{tmp_path / 'old.sqlite3'}"
     engine = make_engine(url)
-    command.upgrade(alembic_config(engine), "0001")
+    command.upgrade(alembic_config(engine), release)
     letter = (
         "Kính gửi: UBND xã Yên Lạc\n"
         "Tôi tên là Trần Văn Bình, điện thoại 0912 345 678.\n"
@@ -41,16 +45,16 @@ def test_a_release_0001_database_is_upgraded_and_its_letters_linked(tmp_path):
         "nước thải từ xưởng mộc của ông Lại Văn Tư chảy tràn vào ruộng.\n"
         "Đề nghị xã cho nạo vét, khơi thông con mương và buộc xưởng mộc làm bể lắng."
     )
+    at = datetime(2025, 1, 2, tzinfo=timezone.utc)
     with engine.begin() as c:
-        c.execute(text("INSERT INTO files VALUES (1, :sha, 10, 'a.txt', 'a.txt', 'archive/a.txt', 'txt', '2025-01-01')"), {"sha": "a" * 64})
-        for i, day in ((1, "2025-01-02"), (2, "2025-06-02")):
-            if i == 2:
-                c.execute(text("INSERT INTO files VALUES (2, :sha, 10, 'b.txt', 'b.txt', 'archive/b.txt', 'txt', '2025-06-01')"), {"sha": "b" * 64})
+        for i, day in ((1, date(2025, 1, 2)), (2, date(2025, 6, 2))):
+            c.execute(text("INSERT INTO files (id, sha256, size, source_name, source_path, archive_path, kind, stored_at) "
+                           "VALUES (:i, :sha, 10, 'a.txt', 'a.txt', 'archive/a.txt', 'txt', :at)"), {"i": i, "sha": str(i) * 64, "at": at})
             c.execute(
                 text("INSERT INTO letters (id, file_id, received_on, pages, text_source, text, text_normalized, needs_review, "
-                     "review_reasons, recurrent, status, created_at, letter_type) VALUES (:id, :f, :d, 1, 'plain-text', :t, :t, 0, '[]', 0, "
-                     "'routed', :d, 'petition')"),
-                {"id": f"L-{i}", "f": i, "d": day, "t": letter},
+                     "review_reasons, recurrent, status, created_at, letter_type) VALUES (:id, :f, :d, 1, 'plain-text', :t, :t, "
+                     ":no, '[]', :no, 'routed', :at, 'petition')"),
+                {"id": f"L-{i}", "f": i, "d": day, "t": letter, "no": False, "at": at},
             )
     sessions = open_database(url)
     assert current_revision(engine) == SCHEMA_HEAD

@@ -339,11 +339,36 @@ def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
 @app.command()
 def train(
     seed: Annotated[int, typer.Option(help="Random seed; same data and seed give the same model.")] = 0,
-    models_dir: Annotated[Optional[Path], typer.Option(help="Where to write the model (default: models/, env PETITIONS_MODELS_DIR).")] = None,
+    models_dir: Annotated[Optional[Path], typer.Option(help="Where to write a corpus-only model (default: models/, env PETITIONS_MODELS_DIR).")] = None,
+    corpus_only: Annotated[bool, typer.Option("--corpus-only", help="Train on the corpus alone into models/, even if the database holds corrected letters.")] = False,
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
 ) -> None:
-    """Retrain the type and topic models on the corpus, choose the review threshold on the held-out split."""
+    """Retrain the type and topic models.
+
+    With letters corrected by supervisors in the database: a candidate on the corpus plus
+    those letters (DATA_DIR/models/), measured beside the active model and promoted only if
+    no figure is worse by more than PETITIONS_RETRAIN_MARGIN. Otherwise: the corpus only,
+    into models/, with the review threshold chosen on held-out letters and writers."""
     from . import train as tr
 
+    if not corpus_only:
+        settings = _setup(data_dir, db)
+        from .store import open_database
+
+        try:
+            sessions = open_database(settings.database_url)
+            corrected = tr.corrected_rows(sessions)
+            if corrected:
+                from . import registry
+
+                with console.status(f"Huấn luyện với {len(corrected)} thư đã sửa / training with {len(corrected)} corrected letters..."):
+                    decision = registry.retrain(sessions, settings, seed=seed)
+        except PetitionsError as e:
+            _fail(e)
+        if corrected:
+            _print_decision(decision)
+            return
     with console.status("Huấn luyện / training..."):
         m = tr.train_and_save(models_dir or configure().models_dir, seed=seed)
     console.print(f"model [bold]{m['name']}[/] on {m['n_train_letters']} letters ({m['n_train_texts']} texts with OCR copies)")
@@ -423,6 +448,92 @@ def classify_cmd(
     for head in ("letter_type", "topic"):
         feats = ", ".join(f"{n.split(':', 1)[1]} ({w:.2f})" for n, w in cl.top_features(loaded.models, text, head))
         console.print(f"[dim]{head} weighed by:[/] {feats}")
+
+
+def _print_decision(d) -> None:
+    if d.candidate is None:
+        console.print(f"[yellow]Không huấn luyện / no candidate trained:[/] {'; '.join(d.reasons)}")
+        return
+    t = Table(title=f"{d.candidate} vs {d.current or '(no active model)'} (margin {d.margin:g})")
+    for col in ("set", "figure", "current", "candidate", "change", ""):
+        t.add_column(col, justify="right" if col in ("current", "candidate", "change") else "left")
+    for st, fig, cur, cand, ok in d.comparison():
+        t.add_row(st, fig, "-" if cur is None else f"{cur:.3f}", f"{cand:.3f}",
+                  "" if cur is None else f"{cand - cur:+.3f}", "ok" if ok else "[red]worse")
+    console.print(t)
+    console.print(f"trained on the corpus + {d.n_train_corrections} corrected letters, tested on the newest "
+                  f"{d.n_eval_corrections}; review threshold {d.threshold:.3f}; {d.seconds:.0f} s")
+    if d.promoted:
+        console.print(f"[bold green]Đã dùng mô hình mới / promoted:[/] {d.candidate} is now the active model "
+                      f"({d.current} kept: `petitions models rollback` goes back). {'; '.join(d.reasons)}")
+    else:
+        console.print(f"[bold yellow]Không dùng / NOT promoted:[/] {d.candidate} is rejected, {d.current} stays active. "
+                      f"Why: {'; '.join(d.reasons)}")
+
+
+models_app = typer.Typer(no_args_is_help=True, help="The model registry: the active model, earlier ones, candidates.")
+app.add_typer(models_app, name="models")
+
+
+def _figs(m: dict | None) -> str:
+    if not m:
+        return "-"
+    return "/".join(f"{m[k]:.3f}" for k in ("type_accuracy", "topic_macro_f1", "department_accuracy"))
+
+
+@models_app.command("list")
+def models_list(db: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Every model, oldest first: status, corrected letters it saw, figures (type acc / topic macro-F1 / department acc)."""
+    settings = _setup(data_dir, db)
+    from . import registry
+    from .store import open_database
+
+    try:
+        rows = registry.list_models(open_database(settings.database_url), settings)
+    except PetitionsError as e:
+        _fail(e)
+    t = Table(title="Mô hình / models (figures: type acc / topic macro-F1 / department acc)")
+    for col in ("name", "status", "created", "corrections", "held-out", "held-out OCR", "corrections sample", "note"):
+        t.add_column(col, overflow="fold")
+    style = {"active": "[bold green]", "rejected": "[red]", "candidate": "[yellow]"}
+    for r in rows:
+        figs = (r.metrics or {}).get("figures", {})
+        t.add_row(r.name, style.get(r.status, "") + r.status, f"{r.created_at:%Y-%m-%d %H:%M}", str(r.n_corrections),
+                  _figs(figs.get("heldout_clean")), _figs(figs.get("heldout_ocr")), _figs(figs.get("corrections")),
+                  (r.note or "")[:90] + ("…" if len(r.note or "") > 90 else ""))
+    console.print(t)
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="The model to use (see `petitions models list`).")],
+    db: DbOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Use this model from now on; the active one is kept as previous."""
+    settings = _setup(data_dir, db)
+    from . import registry
+    from .store import open_database
+
+    try:
+        row = registry.promote(open_database(settings.database_url), name, settings)
+    except PetitionsError as e:
+        _fail(e)
+    console.print(f"Mô hình đang dùng / active model: [bold]{row.name}[/]")
+
+
+@models_app.command("rollback")
+def models_rollback(db: DbOpt = None, data_dir: DataOpt = None) -> None:
+    """Go back to the model used before the active one."""
+    settings = _setup(data_dir, db)
+    from . import registry
+    from .store import open_database
+
+    try:
+        now, was = registry.rollback(open_database(settings.database_url), settings)
+    except PetitionsError as e:
+        _fail(e)
+    console.print(f"Mô hình đang dùng / active model: [bold]{now.name}[/] ({was.name} set aside as previous)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from . import analysis, cases, classify, deadlines, errors, intake, read, routing, tesseract, train
+from . import analysis, cases, classify, deadlines, errors, intake, read, registry, routing, tesseract, train
 from .extract import Fields
 from .settings import Settings
 from .store import File, IntakeEvent, Letter, Page, Petitioner
@@ -37,6 +37,8 @@ from .store import File, IntakeEvent, Letter, Page, Petitioner
 log = logging.getLogger("petitions.ingest")
 
 Status = Literal["stored", "duplicate", "quarantined"]
+# Files are claimed, read and stored in chunks of this many: each claim holds an open file.
+CHUNK = 200
 # Worker processes for the CPU-bound analysis of a large batch (see analysis.py); set by
 # `ingest` for the duration of a run, read by `read_stage` in whatever thread runs it.
 _ANALYSIS_POOL = None
@@ -245,9 +247,18 @@ def store_stage(
         # Another process stored the same bytes between our check and our insert.
         return duplicate_stage(item, sha, sessions)
     except OperationalError as e:
-        raise errors.DatabaseUnavailable(f"The database stopped answering: {e.orig}") from None
+        raise database_error(e) from None
     intake.remove_from_inbox(item)
     return Outcome(item.rel, "stored", lid, pages=len(draft.pages), received_on=item.received_on)
+
+
+def database_error(e: OperationalError) -> errors.FatalError:
+    if "disk is full" in str(e.orig) or "No space left" in str(e.orig):
+        return errors.StorageFull("The disk of the database is full: free some space, then run again.")
+    return errors.DatabaseUnavailable(
+        f"The database stopped answering ({str(e.orig).strip()[:200]}). Check that it is running and reachable, "
+        "then run again: files not yet stored are still in the inbox."
+    )
 
 
 def find_stored(sessions: sessionmaker, sha: str) -> tuple[str, date] | None:
@@ -308,6 +319,7 @@ def ingest(
         items = [i if i.batch else intake.InboxItem(i.path, i.rel, received_on, None) for i in items]
     report = Report(skipped=skipped)
     rules = Rules.current(settings)  # read afresh at every run, checked before any letter is routed
+    settings = settings.model_copy(update={"models_dir": registry.active_dir(sessions, settings)})  # the registry's active model
     try:
         train.load_cached(settings.models_dir)
     except errors.PetitionsError as e:
@@ -331,43 +343,61 @@ def ingest(
         if on_outcome:
             on_outcome(outcome)
 
+    first_of: dict[str, str] = {}
+    failed: dict[str, errors.LetterError] = {}
+
+    def run_chunk(chunk: list[intake.InboxItem]) -> None:
+        """Claim, hash and start reading a chunk of files, then store them in inbox order."""
+        pending: list[tuple[intake.InboxItem, int | None, str | None, ReadFuture | errors.LetterError | str]] = []
+        held: dict[str, int] = {}
+        try:
+            for item in chunk:
+                fd = intake.claim(item.path)
+                if fd is None:
+                    report.skipped.append(intake.Skipped(item.rel, "taken by another run"))
+                    continue
+                held[item.rel] = fd
+                try:
+                    if item.path.is_symlink() or not item.path.is_file():
+                        raise errors.NotAFile()
+                    sha = intake.sha256_file(item.path)
+                except errors.LetterError as e:
+                    pending.append((item, fd, None, e))
+                    continue
+                except OSError as e:
+                    pending.append((item, fd, None, errors.CorruptFile(str(e))))
+                    continue
+                if sha in first_of or find_stored(sessions, sha):
+                    pending.append((item, fd, sha, "duplicate"))
+                else:
+                    first_of[sha] = item.rel
+                    pending.append((item, fd, sha, submit(item.path)))
+            for item, fd, sha, work in pending:
+                if isinstance(work, errors.LetterError):
+                    done(quarantine_stage(item, inbox, work, sha, sessions))
+                elif work == "duplicate":
+                    if sha in failed:  # an earlier copy in this batch could not be read either
+                        done(quarantine_stage(item, inbox, failed[sha], sha, sessions))
+                    else:
+                        done(duplicate_stage(item, sha, sessions))
+                else:
+                    result = work.result()
+                    if isinstance(result, Failure):
+                        failed[sha] = result.error
+                        done(quarantine_stage(item, inbox, result.error, sha, sessions))
+                    else:
+                        done(store_stage(item, sha, result, route_stage(result, rules.routing, settings), rules, sessions, settings))
+                intake.release(held.pop(item.rel))
+        finally:
+            for fd in held.values():
+                intake.release(fd)
+
     try:
-        pending: list[tuple[intake.InboxItem, str | None, ReadFuture | errors.LetterError | str]] = []
-        first_of: dict[str, str] = {}
-        failed: dict[str, errors.LetterError] = {}
-        for item in items:
-            try:
-                if item.path.is_symlink() or not item.path.is_file():
-                    raise errors.NotAFile()
-                sha = intake.sha256_file(item.path)
-            except errors.LetterError as e:
-                pending.append((item, None, e))
-                continue
-            except OSError as e:
-                pending.append((item, None, errors.CorruptFile(str(e))))
-                continue
-            if sha in first_of or find_stored(sessions, sha):
-                pending.append((item, sha, "duplicate"))
-            else:
-                first_of[sha] = item.rel
-                pending.append((item, sha, submit(item.path)))
-        for item, sha, work in pending:
-            if isinstance(work, errors.LetterError):
-                done(quarantine_stage(item, inbox, work, sha, sessions))
-            elif work == "duplicate":
-                if sha in failed:  # an earlier copy in this batch could not be read either
-                    done(quarantine_stage(item, inbox, failed[sha], sha, sessions))
-                else:
-                    done(duplicate_stage(item, sha, sessions))
-            else:
-                result = work.result()
-                if isinstance(result, Failure):
-                    failed[sha] = result.error
-                    done(quarantine_stage(item, inbox, result.error, sha, sessions))
-                else:
-                    done(store_stage(item, sha, result, route_stage(result, rules.routing, settings), rules, sessions, settings))
+        intake.clean_stale_temp(settings.archive_dir)
+        for k in range(0, len(items), CHUNK):
+            run_chunk(items[k : k + CHUNK])
     except OperationalError as e:
-        raise errors.DatabaseUnavailable(f"The database stopped answering: {e.orig}") from None
+        raise database_error(e) from None
     finally:
         if shutdown:
             shutdown(wait=False, cancel_futures=True)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Inbox polling during office hours; a plain number means every that many seconds.
     poll_schedule: str = "*/15 7-17 * * 1-5"
     inbox: Path | None = None  # the folder `serve` watches
+    # A Dask scheduler ("tcp://host:8786") to read letters on several machines, or "local".
+    dask_address: str | None = None
     # Review web app (`petitions review`): localhost only unless the administrator opens it.
     review_host: str = "127.0.0.1"
     review_port: int = 8765
