@@ -22,6 +22,8 @@ from petitions.settings import Settings  # noqa: E402
 from petitions.store import open_database  # noqa: E402
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# A temporary Prefect server takes 16-40 s to start on 2 cores under load (as in cli.py).
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 ON_POSTGRES = os.environ.get("PETITIONS_TEST_DB") == "postgresql"
 
 
