@@ -6,6 +6,7 @@ pass of `make test`) it is a new database per test on a throw-away PostgreSQL se
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -25,6 +26,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # A temporary Prefect server takes 16-40 s to start on 2 cores under load (as in cli.py).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 ON_POSTGRES = os.environ.get("PETITIONS_TEST_DB") == "postgresql"
+# The in-process temporary Prefect server logs once more at exit, after pytest has closed
+# its output: that message is not worth a traceback on the console.
+logging.raiseExceptions = False
 
 
 @pytest.fixture(scope="session")
@@ -89,10 +93,10 @@ def settings(tmp_path, new_db_url) -> Settings:
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a `petitions` command on this test's data directory and database."""
-    env = dict(os.environ, PETITIONS_HOME=str(settings.data_dir), **extra)
+    env = dict(os.environ, PETITIONS_HOME=str(settings.data_dir))
     if settings.db_url:
         env["PETITIONS_DB_URL"] = settings.db_url
-    return env
+    return env | extra
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from conftest import cli_env, drop, inbox_files
 from petitions.store import File, IntakeEvent, Letter, open_database
 
 CLI = [sys.executable, "-m", "petitions.cli", "ingest"]
+DISK_MB = 4
 
 
 def count(sessions, model) -> int:
@@ -182,6 +183,9 @@ def postgres(tmp_path_factory, pg_server):
 
 def test_database_unreachable_mid_batch(inbox, scans, letters, settings, postgres):
     names = batch(inbox, scans, letters)
+    for n in ("tiff", "image-pdf", "rescan"):  # more scans after the first: work left when the cable is cut
+        names.append(f"2024-05-14/more-{n}{scans[n].suffix}")
+        drop(scans[n], inbox, names[-1])
     url = postgres.new_database()
     proxy = Proxy(postgres.port)
     via_proxy = url.replace(f":{postgres.port}/", f":{proxy.port}/")
@@ -212,10 +216,10 @@ def test_database_unreachable_mid_batch(inbox, scans, letters, settings, postgre
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 4 MB file system for the data directory (needs root to mount; CI runs as root)."""
+    """A small file system for the data directory (needs root to mount; CI runs as root)."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mnt)],
                                            capture_output=True).returncode != 0:
         pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
     yield mnt
@@ -224,9 +228,10 @@ def small_disk(tmp_path):
 
 def test_disk_full_in_the_data_directory(inbox, scans, letters, small_disk, tmp_path, new_db_url):
     names = []
-    for i in range(6):  # 6 x ~1 MB of scans: the archive cannot hold them all
-        names.append(f"2024-05-14/scan-{i}.tif")
-        data = scans["tiff-2"].read_bytes() + bytes([i]) * 16  # other bytes, other letters
+    size = scans["tiff-2"].stat().st_size
+    for i in range(2 + (2 * DISK_MB << 20) // size):  # twice what the disk holds
+        names.append(f"2024-05-14/scan-{i:02d}.tif")
+        data = scans["tiff-2"].read_bytes() + i.to_bytes(2, "big") * 8  # other bytes, other letters
         drop(data, inbox, names[-1])
     data_dir = small_disk / "data"
     from petitions.settings import Settings
