@@ -61,6 +61,16 @@ def _setup(data_dir: Optional[Path], db: Optional[str]) -> Settings:
     return settings
 
 
+def _database(settings: Settings):
+    """The product's database, migrated; or the error message and its exit code."""
+    from .store import open_database
+
+    try:
+        return open_database(settings.database_url)
+    except PetitionsError as e:
+        _fail(e)
+
+
 def _fail(e: PetitionsError) -> None:
     err.print(f"[bold red]Lỗi / error:[/] {e}")
     raise typer.Exit(e.exit_code)
@@ -88,7 +98,6 @@ def ingest(
         raise typer.Exit(2)
     settings = _setup(data_dir, db)
     from . import pipeline
-    from .store import open_database
 
     try:
         with Progress(
@@ -109,7 +118,7 @@ def ingest(
                 progress.update(bar, advance=1, description=o.rel[-40:])
 
             if engine is Engine.local:
-                sessions = open_database(settings.database_url)
+                sessions = _database(settings)
                 report = pipeline.ingest(
                     inbox, settings=settings, sessions=sessions, received_on=on, on_planned=planned, on_outcome=advanced
                 )
@@ -160,10 +169,9 @@ def export(
     day = _date(as_of, "--as-of") or date.today()
     settings = _setup(data_dir, db)
     from . import export as ex
-    from .store import open_database
 
     try:
-        sessions = open_database(settings.database_url)
+        sessions = _database(settings)
         out = sys.stdout
         if format is Format.csv:
             out.write(",".join(ex.csv_header()) + "\r\n")
@@ -186,10 +194,9 @@ def resolve(
     day = _date(on, "--on")
     settings = _setup(data_dir, db)
     from . import cases
-    from .store import open_database
 
     try:
-        sessions = open_database(settings.database_url)
+        sessions = _database(settings)
         with sessions.begin() as s:
             n = cases.resolve(s, case, day, note, by or os.environ.get("USER") or "cli")
     except PetitionsError as e:
@@ -208,10 +215,9 @@ def report(
     day = _date(as_of, "--as-of") or date.today()
     settings = _setup(data_dir, db)
     from . import report as rp
-    from .store import open_database
 
     try:
-        sessions = open_database(settings.database_url)
+        sessions = _database(settings)
         page = rp.write(sessions, day, out)
     except PetitionsError as e:
         _fail(e)
@@ -278,14 +284,13 @@ def users_add(
     """Add an account (or reset its password and role)."""
     settings = _setup(data_dir, db)
     from .review import auth
-    from .store import open_database
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Mật khẩu / password", hide_input=True, confirmation_prompt=True)
     try:
-        sessions = open_database(settings.database_url)
+        sessions = _database(settings)
         with sessions.begin() as s:
             auth.add_user(s, name, role.value, password)
     except PetitionsError as e:
@@ -298,12 +303,9 @@ def users_list(db: DbOpt = None, data_dir: DataOpt = None) -> None:
     settings = _setup(data_dir, db)
     from sqlalchemy import select
 
-    from .store import User, open_database
+    from .store import User
 
-    try:
-        sessions = open_database(settings.database_url)
-    except PetitionsError as e:
-        _fail(e)
+    sessions = _database(settings)
     with sessions() as s:
         for u in s.scalars(select(User).order_by(User.name)):
             console.print(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}")
@@ -315,12 +317,9 @@ def status(db: DbOpt = None, data_dir: DataOpt = None) -> None:
     settings = _setup(data_dir, db)
     from sqlalchemy import func, select
 
-    from .store import IntakeEvent, Letter, open_database
+    from .store import IntakeEvent, Letter
 
-    try:
-        sessions = open_database(settings.database_url)
-    except PetitionsError as e:
-        _fail(e)
+    sessions = _database(settings)
     with sessions() as s:
         total = s.scalar(select(func.count()).select_from(Letter))
         by_source = s.execute(select(Letter.text_source, func.count()).group_by(Letter.text_source)).all()
@@ -354,10 +353,9 @@ def train(
 
     if not corpus_only:
         settings = _setup(data_dir, db)
-        from .store import open_database
 
         try:
-            sessions = open_database(settings.database_url)
+            sessions = _database(settings)
             corrected = tr.corrected_rows(sessions)
             if corrected:
                 from . import registry
@@ -486,10 +484,9 @@ def models_list(db: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Every model, oldest first: status, corrected letters it saw, figures (type acc / topic macro-F1 / department acc)."""
     settings = _setup(data_dir, db)
     from . import registry
-    from .store import open_database
 
     try:
-        rows = registry.list_models(open_database(settings.database_url), settings)
+        rows = registry.list_models(_database(settings), settings)
     except PetitionsError as e:
         _fail(e)
     t = Table(title="Mô hình / models (figures: type acc / topic macro-F1 / department acc)")
@@ -513,10 +510,9 @@ def models_promote(
     """Use this model from now on; the active one is kept as previous."""
     settings = _setup(data_dir, db)
     from . import registry
-    from .store import open_database
 
     try:
-        row = registry.promote(open_database(settings.database_url), name, settings)
+        row = registry.promote(_database(settings), name, settings)
     except PetitionsError as e:
         _fail(e)
     console.print(f"Mô hình đang dùng / active model: [bold]{row.name}[/]")
@@ -527,10 +523,9 @@ def models_rollback(db: DbOpt = None, data_dir: DataOpt = None) -> None:
     """Go back to the model used before the active one."""
     settings = _setup(data_dir, db)
     from . import registry
-    from .store import open_database
 
     try:
-        now, was = registry.rollback(open_database(settings.database_url), settings)
+        now, was = registry.rollback(_database(settings), settings)
     except PetitionsError as e:
         _fail(e)
     console.print(f"Mô hình đang dùng / active model: [bold]{now.name}[/] ({was.name} set aside as previous)")
