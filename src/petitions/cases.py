@@ -1,15 +1,16 @@
 """Which case a letter belongs to: same petitioner, same matter.
 
 A letter is reduced to a `Profile`: who wrote it (folded name, organisation, ID number,
-phone, address) and what it is about (a MinHash of the word pairs and numbers of its body,
-boilerplate removed). Candidates come from a persisted index (`index_keys`): exact keys on
-the petitioner (ID number, phone, name, organisation) and LSH bands of the MinHash, so
+phone, address, whom it writes for) and what it is about (the hashed words and word pairs
+of its body, numbers included, boilerplate and the writer's own details removed, plus
+their MinHash). Candidates come from a persisted index (`index_keys`): exact keys on the
+petitioner (ID number, phone, name, organisation) and LSH bands of the MinHash, so
 finding them costs a few index look-ups whatever the size of the archive. Each candidate
 is then judged pairwise: the petitioner must be the same person or business, with
 tolerance for OCR errors, abbreviated names and missing fields, and the matter must be
-the same, judged by content similarity. Template letters from different households thus
-stay apart (different petitioners), and one writer's two disputes stay apart (different
-content).
+the same, judged by how much of the shorter letter's body the other one shares. Template
+letters from different households thus stay apart (different petitioners), and one
+writer's two disputes stay apart (different content).
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-
 from datetime import date
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz
-from itertools import groupby
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -285,16 +284,6 @@ def profile(text: str, fields: Fields) -> Profile:
     )
 
 
-def same_matter(a: Profile, b: Profile, t: Thresholds = Thresholds()) -> tuple[bool, float]:
-    """Whether two letters belong to one case, and the content similarity that decided."""
-    rel = relation(a, b)
-    if rel == "different":
-        return False, 0.0
-    sim = overlap(a.features, b.features, t.min_features)
-    need = {"same": t.same_petitioner, "likely": t.likely_petitioner, "unknown": t.unknown_petitioner}[rel]
-    return sim >= need, sim
-
-
 # --- the persisted index and the case records ----------------------------------------------
 
 @dataclass(frozen=True)
@@ -346,9 +335,10 @@ _RANK = {"same": 0, "likely": 1, "unknown": 2}
 
 
 def best_match(s: Session, p: Profile, t: Thresholds = Thresholds()) -> tuple[str, float] | None:
-    """The case of the most similar earlier letter that passes `same_matter`. The
-    petitioner is compared first on narrow rows; only the letters that may share the
-    petitioner have their content features read."""
+    """The case of the earlier letter most surely from the same petitioner about the same
+    matter (the overlap its relation requires, by `Thresholds`). The petitioner is
+    compared first on narrow rows; only the letters that may share the petitioner have
+    their content features read."""
     ids = candidates(s, p)
     if not ids:
         return None
@@ -432,21 +422,25 @@ class Rescan:
     recurrent_cases: int
 
 
-def rescan(s: Session, rule: Recurrence, deadline_of=None) -> Rescan:
-    """Recompute every case record and every letter's `duplicate_of`, `recurrent` (and,
+def rescan(s: Session, rule: Recurrence, deadline_of=None, case_ids: list[str] | None = None) -> Rescan:
+    """Recompute the case records and their letters' `duplicate_of`, `recurrent` (and,
     given `deadline_of(letter_type, received_on)`, the deadlines of unresolved letters)
-    from the letters themselves, in received order: the nightly pass that keeps them
-    right after late letters, moved letters and edited tables."""
+    from the letters themselves, in received order: every case at the nightly pass (after
+    late letters and edited tables), or just `case_ids` when a supervisor moves a letter."""
     changed = n_cases = n_recurrent = 0
-    changed += link_unlinked(s, rule)
+    scope = Letter.case_id.in_(case_ids) if case_ids is not None else Letter.case_id.is_not(None)
+    if case_ids is None:
+        changed += link_unlinked(s, rule)
     rows = s.execute(
-        select(Letter.id, Letter.case_id, Letter.received_on, Letter.addressee, Letter.letter_type, Letter.status)
-        .where(Letter.case_id.is_not(None))
+        select(Letter.id, Letter.case_id, Letter.received_on, Letter.addressee, Letter.letter_type, Letter.status,
+               Letter.duplicate_of, Letter.recurrent, Letter.deadline)
+        .where(scope)
         .order_by(Letter.case_id, Letter.received_on, Letter.created_at, Letter.id)
     ).all()
-    updates: list[dict] = []
+    seen: set[str] = set()
     for case_id, group in groupby(rows, key=lambda r: r.case_id):
         group = list(group)
+        seen.add(case_id)
         case = s.get(Case, case_id)
         first = group[0]
         addressees: list[str] = []
@@ -459,18 +453,17 @@ def rescan(s: Session, rule: Recurrence, deadline_of=None) -> Rescan:
             want = {"duplicate_of": None if nth == 1 else first.id, "recurrent": rec}
             if deadline_of is not None and r.status != "resolved":
                 want["deadline"] = deadline_of(r.letter_type, r.received_on)
-            updates.append({"id": r.id, **want})
+            if any(getattr(r, k) != v for k, v in want.items()):
+                s.execute(update(Letter).where(Letter.id == r.id).values(want))
+                changed += 1
         case.first_letter, case.letters = first.id, len(group)
         case.first_received, case.last_received = first.received_on, group[-1].received_on
         case.addressees, case.recurrent = addressees, recurrent_case
         n_cases += 1
         n_recurrent += recurrent_case
-    current = {r.id: r for r in s.execute(select(Letter.id, Letter.duplicate_of, Letter.recurrent, Letter.deadline))}
-    for u in updates:
-        old = current[u["id"]]
-        if any(getattr(old, k) != v for k, v in u.items() if k != "id"):
-            s.execute(update(Letter).where(Letter.id == u["id"]).values({k: v for k, v in u.items() if k != "id"}))
-            changed += 1
+    for case_id in set(case_ids or ()) - seen:  # a case whose last letter was moved out
+        if (case := s.get(Case, case_id)) is not None:
+            case.letters, case.recurrent = 0, False
     return Rescan(n_cases, changed, n_recurrent)
 
 

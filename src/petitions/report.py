@@ -45,7 +45,7 @@ class Row:
     petitioner: str
 
 
-def _rows(sessions: sessionmaker, as_of: date) -> list[Row]:
+def letter_rows(sessions: sessionmaker, as_of: date) -> list[Row]:
     out = []
     with sessions() as s:
         stmt = (
@@ -231,7 +231,7 @@ def _csv(path: Path, rows: list[dict], columns: list[str] | None = None) -> None
 
 def write(sessions: sessionmaker, as_of: date, out: Path) -> Path:
     """Write report.html and its CSV tables into `out`; return the page's path."""
-    rows = _rows(sessions, as_of)
+    rows = letter_rows(sessions, as_of)
     tables = {
         "summary": summary(rows, as_of),
         "weekly_by_topic": weekly_by_topic(rows, as_of),

@@ -110,26 +110,6 @@ def move(s: Session, letter: Letter, target: str | None, user: str, tables: Tabl
     letter.case_id = target
     s.execute(update(IndexProfile).where(IndexProfile.letter_id == letter.id).values(case_id=target))
     s.flush()
-    for cid in filter(None, (old, target)):
-        recompute(s, cid, tables.recurrence)
+    s.expire(letter)  # the rescan below rewrites its duplicate_of and recurrent
+    cases.rescan(s, tables.recurrence, case_ids=[c for c in (old, target) if c])
     return target
-
-
-def recompute(s: Session, case_id: str, rule: cases.Recurrence) -> None:
-    """One case's record and its letters' duplicate_of / recurrent, from its letters."""
-    letters = list(s.scalars(select(Letter).where(Letter.case_id == case_id).order_by(Letter.received_on, Letter.created_at, Letter.id)))
-    case = s.get(Case, case_id)
-    if not letters:
-        case.letters = 0
-        return
-    first = letters[0]
-    addressees: list[str] = []
-    recurrent = False
-    for nth, l in enumerate(letters, start=1):
-        l.duplicate_of = None if nth == 1 else first.id
-        l.recurrent = rule.flag(nth, first.received_on, l.received_on)
-        recurrent |= l.recurrent
-        if l.addressee and l.addressee not in addressees:
-            addressees.append(l.addressee)
-    case.first_letter, case.letters, case.recurrent = first.id, len(letters), recurrent
-    case.first_received, case.last_received, case.addressees = first.received_on, letters[-1].received_on, addressees

@@ -325,7 +325,7 @@ def create_app(settings: Settings, sessions: sessionmaker | None = None) -> Fast
     def dashboard(request: Request):
         ctx = who(request, "clerk")
         today = date.today()
-        rows = report._rows(sessions, today)
+        rows = report.letter_rows(sessions, today)
         weekly, depts = report.weekly_by_topic(rows, today), report.by_department(rows)
         return render(request, "dashboard.html", ctx, summary=report.summary(rows, today), columns=report.SUMMARY_COLUMNS,
                       charts=report.charts(weekly, depts), recurrent=report.recurrent_cases(sessions, rows)[:20],
