@@ -19,9 +19,8 @@ from prefect import flow, serve as prefect_serve, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.schedules import Cron, Interval
-from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.ingest import ingest_flow, summary
+from flows.ingest import ingest_flow, summary, task_runner
 from petitions import cases, deadlines, registry, report
 from petitions.errors import FatalError
 from petitions.settings import Settings, configure
@@ -64,8 +63,7 @@ def write_report(settings: Settings, as_of: date) -> Path:
 
 
 def _ingest(inbox: str, settings: Settings):
-    runner = ThreadPoolTaskRunner(max_workers=max(2, settings.ocr_workers * 2))
-    return ingest_flow.with_options(task_runner=runner)(inbox, None, str(settings.data_dir), settings.db_url)
+    return ingest_flow.with_options(task_runner=task_runner(settings))(inbox, None, str(settings.data_dir), settings.db_url)
 
 
 @flow(name="nightly", log_prints=True)
