@@ -26,8 +26,9 @@ from sqlalchemy.orm import joinedload, sessionmaker
 
 from .. import cases, deadlines, read, report, routing
 from ..classify import LETTER_TYPES, TOPICS
+from ..errors import PetitionsError
 from ..settings import Settings
-from ..store import Case, Correction, File, Letter, Petitioner, User, open_database
+from ..store import Case, Correction, Letter, Petitioner, User, open_database
 from . import actions, auth
 
 log = logging.getLogger("petitions.review")
@@ -241,7 +242,7 @@ def create_app(settings: Settings, sessions: sessionmaker | None = None) -> Fast
             raise HTTPException(404)
         try:
             image = read.page_image(path, kind, n, settings)
-        except (IndexError, Exception):
+        except (IndexError, PetitionsError):  # no such page, or an archived file that no longer reads
             raise HTTPException(404) from None
         buf = io.BytesIO()
         image.convert("L" if image.mode in ("1", "L") else "RGB").save(buf, format="JPEG", quality=85)
