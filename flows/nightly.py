@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.schedules import Cron, Interval
 
 from flows.ingest import ingest_flow, summary, task_runner
-from petitions import cases, deadlines, registry, report
+from petitions import cases, pipeline, registry, report
 from petitions.errors import FatalError
 from petitions.settings import Settings, configure
 from petitions.store import open_database
@@ -29,12 +29,9 @@ from petitions.store import open_database
 
 @task(name="rescan-cases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 def rescan_cases(settings: Settings) -> cases.Rescan:
-    sessions = open_database(settings.database_url)
-    table = deadlines.current(settings)
-    with sessions.begin() as s:
-        return cases.rescan(
-            s, cases.Recurrence(settings.recurrence_min_letters, settings.recurrence_span_days), table.deadline
-        )
+    rules = pipeline.Rules.current(settings)
+    with open_database(settings.database_url).begin() as s:
+        return cases.rescan(s, rules.recurrence, rules.deadlines.deadline)
 
 
 @task(name="retrain-if-corrected", cache_policy=NO_CACHE)

@@ -5,12 +5,12 @@ the corrected value, which is what the export shows."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import cases, deadlines, routing
+from .. import cases
+from ..pipeline import Rules
 from ..classify import LETTER_TYPES, TOPICS
 from ..store import Case, Correction, IndexProfile, Letter, Petitioner
 
@@ -22,19 +22,12 @@ class ReviewError(ValueError):
     """A change that cannot be made; the message is shown to the supervisor."""
 
 
-@dataclass(frozen=True)
-class Tables:
-    routing: routing.RoutingTable
-    deadlines: deadlines.DeadlineTable
-    recurrence: cases.Recurrence
-
-
 def _audit(s: Session, letter: Letter, field: str, before, after, user: str) -> None:
     s.add(Correction(letter_id=letter.id, field=field, before=None if before is None else str(before),
                      after=None if after is None else str(after), user=user))
 
 
-def correct(s: Session, letter: Letter, changes: dict[str, str | None], user: str, tables: Tables) -> list[str]:
+def correct(s: Session, letter: Letter, changes: dict[str, str | None], user: str, tables: Rules) -> list[str]:
     """Apply a supervisor's corrections; returns the fields that changed. A department left
     empty follows the routing table for the (corrected) type and topic."""
     changed: list[str] = []
@@ -91,7 +84,7 @@ def confirm(s: Session, letter: Letter, user: str, audit: bool = True) -> None:
         letter.status = "routed"
 
 
-def move(s: Session, letter: Letter, target: str | None, user: str, tables: Tables) -> str:
+def move(s: Session, letter: Letter, target: str | None, user: str, tables: Rules) -> str:
     """Move a letter to another case, or (target None) split it into a new case of its own.
     Both cases are recomputed (first letter, counts, recurrence)."""
     old = letter.case_id

@@ -24,9 +24,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, sessionmaker
 
-from .. import cases, deadlines, read, report, routing
+from .. import cases, read, report, routing
 from ..classify import LETTER_TYPES, TOPICS
 from ..errors import PetitionsError
+from ..pipeline import Rules
 from ..settings import Settings
 from ..store import Case, Correction, Letter, Petitioner, User, open_database
 from . import actions, auth
@@ -68,9 +69,8 @@ def create_app(settings: Settings, sessions: sessionmaker | None = None) -> Fast
     env.filters["pct"] = lambda v: "" if v is None else f"{100 * v:.0f} %"
     env.filters["d"] = lambda v: v.strftime("%d/%m/%Y") if v else ""
 
-    def tables() -> actions.Tables:
-        return actions.Tables(routing.current(settings), deadlines.current(settings),
-                              cases.Recurrence(settings.recurrence_min_letters, settings.recurrence_span_days))
+    def tables() -> Rules:
+        return Rules.current(settings)
 
     def render(request: Request, name: str, ctx: Ctx | None, status: int = 200, **values) -> HTMLResponse:
         html = env.get_template(f"review/{name}").render(request=request, ctx=ctx, **values)
@@ -221,7 +221,7 @@ def create_app(settings: Settings, sessions: sessionmaker | None = None) -> Fast
         ctx = who(request, "clerk")
         with sessions() as s:
             letter = letter_or_404(s, lid)
-            _ = letter.petitioner, letter.file, letter.page_rows, letter.case
+            _ = letter.petitioner, letter.file, letter.case  # loaded before the session closes
             timeline = list(s.scalars(select(Letter).where(Letter.case_id == letter.case_id)
                                       .order_by(Letter.received_on, Letter.created_at))) if letter.case_id else []
             n_corrections = s.scalar(select(func.count()).select_from(Correction).where(Correction.letter_id == lid))
